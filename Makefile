@@ -1,0 +1,43 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# odp-mirror: out-of-tree module, built with kbuild (see Kbuild), tested in
+# a QEMU guest (see guest-test/).
+#
+#   make                 build the modules against KDIR
+#   make check           build the test kernel, boot it, run every test
+#   make demo            boot the guest and show the mirror at work
+#   make kernel          only build (or reuse) the test kernel
+#   make selftests       only build the static selftest programs
+#   make clean
+#
+# KDIR defaults to the cached test kernel when one is built, else to the
+# running kernel's build tree. KVER (6.12, 6.1, sid) and DEBUG (kasan)
+# choose the test kernel; see README.md.
+
+ODP_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/odp-mirror
+KDIR ?= $(if $(wildcard $(ODP_CACHE)/kdir/Makefile),$(ODP_CACHE)/kdir,/lib/modules/$(shell uname -r)/build)
+
+export KVER DEBUG ODP_CACHE
+
+.PHONY: all modules clean check demo kernel selftests
+
+all: modules
+
+modules:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C selftests clean
+
+kernel:
+	guest-test/build-kernel.sh $(if $(filter kasan,$(DEBUG)),kasan,check)
+
+selftests:
+	guest-test/build-selftests.sh
+
+check:
+	guest-test/check.sh
+
+demo:
+	guest-test/demo.sh
