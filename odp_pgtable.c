@@ -1,47 +1,987 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * odp_pgtable: a multi-level device page table with mixed leaf sizes.
+ *
+ * See include/odp_pgtable.h for the interface and the locking rules.
+ *
+ * Entry format; nothing outside the accessors below knows a bit position:
+ *   bit 0       present
+ *   bit 1       writable
+ *   bit 2       dirty: the device wrote through this leaf
+ *   bit 3       leaf; clear at level > 0, the entry points at a table
+ *   bits 12-51  target frame number of a leaf, or the pfn of a table page
+ *
+ * Every mutating operation walks its range twice with the same recursive
+ * function: once "dry", counting the table pages it will need (new tables
+ * and splits), and once for real, after those pages were taken from the
+ * caller's reserve or allocated. So an operation either has every page it
+ * needs or fails with -ENOMEM having changed nothing. Each table page keeps
+ * the number of its present entries in page->private, which makes "is it
+ * empty" and "is it full" O(1).
  */
-#include <linux/gfp.h>
+#include <linux/bitfield.h>
+#include <linux/bitops.h>
+#include <linux/lockdep.h>
+#include <linux/minmax.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 
 #include "odp_pgtable.h"
 
+#define PT_SHIFT		12
+#define PT_LEVEL_BITS		9
+#define PT_ENTRIES		BIT(PT_LEVEL_BITS)
+#define PT_MAX_LEAF_LEVEL	(ODP_PT_NR_SIZES - 1)
+#define PT_FRAME_BITS		40
+
+#define ENT_PRESENT		BIT_ULL(0)
+#define ENT_WRITE		BIT_ULL(1)
+#define ENT_DIRTY		BIT_ULL(2)
+#define ENT_LEAF		BIT_ULL(3)
+#define ENT_FRAME		GENMASK_ULL(PT_SHIFT + PT_FRAME_BITS - 1, PT_SHIFT)
+
+static_assert(PT_ENTRIES * sizeof(u64) == PAGE_SIZE);
+
+/* --- geometry --- */
+
+static inline unsigned int lvl_shift(unsigned int level)
+{
+	return PT_SHIFT + level * PT_LEVEL_BITS;
+}
+
+static inline u64 lvl_size(unsigned int level)
+{
+	return 1ULL << lvl_shift(level);
+}
+
+static inline unsigned int lvl_index(u64 va, unsigned int level)
+{
+	return (va >> lvl_shift(level)) & (PT_ENTRIES - 1);
+}
+
+/* Frames a leaf at @level spans */
+static inline u64 lvl_frames(unsigned int level)
+{
+	return 1ULL << (level * PT_LEVEL_BITS);
+}
+
+static inline bool lvl_supported(const struct odp_pgtable *pt,
+				 unsigned int level)
+{
+	return level <= PT_MAX_LEAF_LEVEL && (pt->pgsize_bitmap & lvl_size(level));
+}
+
+/* --- entries --- */
+
+static inline bool ent_present(u64 e)
+{
+	return e & ENT_PRESENT;
+}
+
+static inline bool ent_is_leaf(u64 e, unsigned int level)
+{
+	return ent_present(e) && (level == 0 || (e & ENT_LEAF));
+}
+
+static inline bool ent_is_table(u64 e, unsigned int level)
+{
+	return ent_present(e) && !ent_is_leaf(e, level);
+}
+
+static inline u64 ent_frame(u64 e)
+{
+	return FIELD_GET(ENT_FRAME, e);
+}
+
+static inline u64 *ent_table(u64 e)
+{
+	return page_address(pfn_to_page(ent_frame(e)));
+}
+
+static inline u64 ent_mk_leaf(u64 frame, bool write, bool dirty)
+{
+	return ENT_PRESENT | ENT_LEAF | FIELD_PREP(ENT_FRAME, frame) |
+	       (write ? ENT_WRITE : 0) | (dirty ? ENT_DIRTY : 0);
+}
+
+static inline u64 ent_mk_table(u64 *table)
+{
+	return ENT_PRESENT | FIELD_PREP(ENT_FRAME, page_to_pfn(virt_to_page(table)));
+}
+
+static void ent_to_leaf(u64 e, unsigned int level, u64 va,
+			struct odp_pt_leaf *leaf)
+{
+	leaf->va = va;
+	leaf->pfn = ent_frame(e);
+	leaf->shift = lvl_shift(level);
+	leaf->writable = e & ENT_WRITE;
+	leaf->dirty = e & ENT_DIRTY;
+}
+
+/* Present entries of a table page, kept in its struct page */
+static inline unsigned long tbl_count(u64 *table)
+{
+	return page_private(virt_to_page(table));
+}
+
+/* The only place that writes an entry: keeps the present count right. */
+static void tbl_write(u64 *table, unsigned int i, u64 e)
+{
+	struct page *page = virt_to_page(table);
+	u64 old = table[i];
+
+	if (ent_present(old) != ent_present(e))
+		set_page_private(page, page_private(page) + (ent_present(e) ? 1 : -1));
+	WRITE_ONCE(table[i], e);
+}
+
+/* --- one operation --- */
+
+enum pt_kind { PT_MAP, PT_CLEAR, PT_WRPROTECT };
+
+struct pt_op {
+	struct odp_pgtable *pt;
+	struct odp_pt_result *res;
+	enum pt_kind kind;
+	unsigned int flags;
+	bool dry;		/* only count the pages needed */
+	bool fallback;		/* clear whole leaves instead of splitting */
+	unsigned int need;
+	unsigned int nr_pages;
+	struct list_head pages;	/* zeroed pages for new tables */
+	/* PT_MAP */
+	u64 va0;
+	u64 frame0;
+	bool write;
+};
+
+static inline u64 op_frame(const struct pt_op *op, u64 va)
+{
+	return op->frame0 + ((va - op->va0) >> PT_SHIFT);
+}
+
+static u64 *op_take_table(struct pt_op *op)
+{
+	struct page *page = list_first_entry(&op->pages, struct page, lru);
+
+	list_del(&page->lru);
+	op->nr_pages--;
+	set_page_private(page, 0);
+	op->pt->stats.tables++;
+	op->pt->stats.tables_allocated++;
+	return page_address(page);
+}
+
+/* The table page is no longer linked; it is freed with the result. */
+static void op_unlink_table(struct pt_op *op, u64 *table)
+{
+	list_add_tail(&virt_to_page(table)->lru, &op->res->freed);
+	op->pt->stats.tables--;
+}
+
+static void op_release(struct pt_op *op, u64 e, unsigned int level, u64 va)
+{
+	struct odp_pt_leaf leaf;
+
+	if (!op->res->release)
+		return;
+	ent_to_leaf(e, level, va, &leaf);
+	op->res->release(op->res->priv, &leaf);
+}
+
+/* Clear a present leaf; report it. */
+static void op_clear_leaf(struct pt_op *op, u64 *table, unsigned int i,
+			  unsigned int level, u64 va)
+{
+	op_release(op, table[i], level, va);
+	tbl_write(table, i, 0);
+	op->pt->stats.leaves[level]--;
+	op->res->cleared[level]++;
+}
+
+/* Unlink and release a whole subtree below a table entry. */
+static void op_drop_subtree(struct pt_op *op, u64 *table, unsigned int level,
+			    u64 va)
+{
+	unsigned int i;
+
+	for (i = 0; i < PT_ENTRIES && tbl_count(table); i++) {
+		u64 e = table[i];
+		u64 sub = va + i * lvl_size(level);
+
+		if (ent_is_table(e, level)) {
+			op_drop_subtree(op, ent_table(e), level - 1, sub);
+			tbl_write(table, i, 0);
+		} else if (ent_present(e)) {
+			op_clear_leaf(op, table, i, level, sub);
+		}
+	}
+	op_unlink_table(op, table);
+}
+
+/* Clear entry @i of @table, a leaf or a table, and report what it held. */
+static void op_clear_entry(struct pt_op *op, u64 *table, unsigned int i,
+			   unsigned int level, u64 va)
+{
+	u64 e = table[i];
+
+	if (ent_is_table(e, level)) {
+		op_drop_subtree(op, ent_table(e), level - 1, va);
+		tbl_write(table, i, 0);
+	} else if (ent_present(e)) {
+		op_clear_leaf(op, table, i, level, va);
+	}
+}
+
+/*
+ * Give entry @i of @table (level @level > 0) a child table: an empty one,
+ * or, when the entry is a huge leaf, one whose 512 leaves keep the leaf's
+ * targets and permissions (a split).
+ */
+static u64 *op_make_child(struct pt_op *op, u64 *table, unsigned int i,
+			  unsigned int level)
+{
+	u64 e = table[i];
+	u64 *child = op_take_table(op);
+	unsigned int k;
+
+	if (ent_is_leaf(e, level)) {
+		u64 step = lvl_frames(level - 1);
+
+		for (k = 0; k < PT_ENTRIES; k++)
+			tbl_write(child, k, ent_mk_leaf(ent_frame(e) + k * step,
+							e & ENT_WRITE, e & ENT_DIRTY));
+		op->pt->stats.leaves[level]--;
+		op->pt->stats.leaves[level - 1] += PT_ENTRIES;
+		op->pt->stats.splits++;
+		op->res->splits++;
+	}
+	tbl_write(table, i, ent_mk_table(child));
+	return child;
+}
+
+/*
+ * Collapse the child table of entry @i into one leaf of @level if its 512
+ * entries are present leaves, physically contiguous from an aligned frame,
+ * with one permission. The merged leaf is dirty if any part was.
+ */
+static void op_try_merge(struct pt_op *op, u64 *table, unsigned int i,
+			 unsigned int level)
+{
+	u64 e = table[i], first, dirty = 0;
+	u64 step = lvl_frames(level - 1);
+	unsigned int sub = level - 1, k;
+	u64 *child;
+
+	if (!ent_is_table(e, level) || !lvl_supported(op->pt, level))
+		return;
+	child = ent_table(e);
+	if (tbl_count(child) != PT_ENTRIES)
+		return;
+	first = child[0];
+	if (!ent_is_leaf(first, sub) || !IS_ALIGNED(ent_frame(first), lvl_frames(level)))
+		return;
+	for (k = 0; k < PT_ENTRIES; k++) {
+		u64 c = child[k];
+
+		if (!ent_is_leaf(c, sub) || ent_frame(c) != ent_frame(first) + k * step ||
+		    (c & ENT_WRITE) != (first & ENT_WRITE))
+			return;
+		dirty |= c & ENT_DIRTY;
+	}
+	tbl_write(table, i, ent_mk_leaf(ent_frame(first), first & ENT_WRITE, dirty));
+	op_unlink_table(op, child);
+	op->pt->stats.leaves[sub] -= PT_ENTRIES;
+	op->pt->stats.leaves[level]++;
+	op->pt->stats.merges++;
+	op->res->merges++;
+}
+
+/* --- map --- */
+
+/**
+ * odp_pt_best_shift() - the largest leaf for the start of a run
+ * @pgsize_bitmap: leaf sizes the device supports
+ * @va: device address of the run
+ * @pfn: target frame of @va; the run is physically contiguous from there
+ * @len: bytes left in the run
+ *
+ * Pure function: a leaf of size S may start the run when S is supported,
+ * @va and the physical address are both S-aligned, and @len >= S.
+ *
+ * Return: log2 of that size (12, 21 or 30), or 0 when not even 4K fits.
+ */
+unsigned int odp_pt_best_shift(unsigned long pgsize_bitmap, u64 va, u64 pfn,
+			       u64 len)
+{
+	u64 sizes = pgsize_bitmap & ODP_PT_PGSIZES_ALL;
+	u64 addr = va | (pfn << PT_SHIFT);
+
+	if (addr)
+		sizes &= GENMASK_ULL(__ffs64(addr), 0);
+	if (!len)
+		return 0;
+	sizes &= GENMASK_ULL(fls64(len) - 1, 0);
+	return sizes ? fls64(sizes) - 1 : 0;
+}
+EXPORT_SYMBOL_GPL(odp_pt_best_shift);
+
+static bool op_leaf_fits(const struct pt_op *op, unsigned int level, u64 va,
+			 u64 next)
+{
+	if (!lvl_supported(op->pt, level) || next - va != lvl_size(level))
+		return false;
+	return odp_pt_best_shift(op->pt->pgsize_bitmap, va, op_frame(op, va),
+				 next - va) >= lvl_shift(level);
+}
+
+static void op_set_leaf(struct pt_op *op, u64 *table, unsigned int i,
+			unsigned int level, u64 va)
+{
+	op_clear_entry(op, table, i, level, va);
+	tbl_write(table, i, ent_mk_leaf(op_frame(op, va), op->write, false));
+	op->pt->stats.leaves[level]++;
+	op->res->installed[level]++;
+}
+
+/*
+ * Map [va, end) below @table of @level. Each entry gets the largest leaf
+ * that fits, or a child table. In the dry pass @table may be NULL: a table
+ * that does not exist yet, all of whose entries need tables of their own.
+ */
+static void pt_map_level(struct pt_op *op, u64 *table, unsigned int level,
+			 u64 va, u64 end)
+{
+	u64 size = lvl_size(level);
+	unsigned int i = lvl_index(va, level);
+
+	for (; va < end; i++) {
+		u64 next = min(end, ALIGN_DOWN(va, size) + size);
+		u64 e = table ? table[i] : 0;
+		u64 *child = NULL;
+
+		if (op_leaf_fits(op, level, va, next)) {
+			if (!op->dry)
+				op_set_leaf(op, table, i, level, va);
+			va = next;
+			continue;
+		}
+		if (ent_is_table(e, level)) {
+			child = ent_table(e);
+		} else {
+			op->need++;
+			if (!op->dry)
+				child = op_make_child(op, table, i, level);
+		}
+		/* a dry pass needs no pages below level 1 */
+		if (!op->dry || level > 1)
+			pt_map_level(op, child, level - 1, va, next);
+		if (!op->dry)
+			op_try_merge(op, table, i, level);
+		va = next;
+	}
+}
+
+/* --- unmap and protect --- */
+
+static void op_modify_leaf(struct pt_op *op, u64 *table, unsigned int i,
+			   unsigned int level, u64 va)
+{
+	u64 e = table[i];
+
+	if (op->kind == PT_CLEAR) {
+		op_clear_leaf(op, table, i, level, va);
+		return;
+	}
+	if (e & ENT_DIRTY)
+		op_release(op, e, level, va);
+	tbl_write(table, i, e & ~(ENT_WRITE | ENT_DIRTY));
+	op->res->protected[level]++;
+}
+
+/*
+ * Clear or write-protect [va, end) below @table of @level. A huge leaf
+ * only partly in the range is split first, or with op->fallback cleared
+ * whole. In the dry pass @table may be NULL: the table a split would
+ * create, all of whose entries are leaves.
+ */
+static void pt_modify_level(struct pt_op *op, u64 *table, unsigned int level,
+			    u64 va, u64 end)
+{
+	u64 size = lvl_size(level);
+	unsigned int i = lvl_index(va, level);
+
+	for (; va < end; i++, va = min(end, ALIGN_DOWN(va, size) + size)) {
+		u64 base = ALIGN_DOWN(va, size);
+		u64 next = min(end, base + size);
+		u64 e = table ? table[i] : ENT_PRESENT | ENT_LEAF;
+		u64 *child = NULL;
+
+		if (!ent_present(e))
+			continue;
+		if (ent_is_leaf(e, level)) {
+			if (va == base && next == base + size) {
+				if (!op->dry)
+					op_modify_leaf(op, table, i, level, base);
+				continue;
+			}
+			if (op->fallback) {
+				if (!op->dry)
+					op_clear_leaf(op, table, i, level, base);
+				continue;
+			}
+			op->need++;
+			if (!op->dry)
+				child = op_make_child(op, table, i, level);
+			else if (level == 1)
+				continue;
+		} else {
+			child = ent_table(e);
+		}
+		pt_modify_level(op, child, level - 1, va, next);
+		if (op->dry)
+			continue;
+		if (!tbl_count(child)) {
+			tbl_write(table, i, 0);
+			op_unlink_table(op, child);
+		} else if (op->flags & ODP_PT_MERGE) {
+			op_try_merge(op, table, i, level);
+		}
+	}
+}
+
+/* --- running an operation --- */
+
+typedef void (*pt_walk_fn)(struct pt_op *op, u64 *table, unsigned int level,
+			   u64 va, u64 end);
+
+/* Take op->need zeroed pages from the reserve, then from the allocator. */
+static int op_get_pages(struct pt_op *op, const struct odp_pt_alloc *alloc)
+{
+	struct odp_pt_reserve *r = alloc ? alloc->reserve : NULL;
+	gfp_t gfp = alloc ? alloc->gfp : 0;
+
+	while (op->nr_pages < op->need) {
+		struct page *page;
+
+		if (r && r->nr) {
+			page = list_first_entry(&r->pages, struct page, lru);
+			list_del(&page->lru);
+			r->nr--;
+		} else if (gfp) {
+			page = alloc_page(gfp | __GFP_ZERO);
+			if (!page)
+				return -ENOMEM;
+		} else {
+			return -ENOMEM;
+		}
+		list_add(&page->lru, &op->pages);
+		op->nr_pages++;
+	}
+	return 0;
+}
+
+/* Return pages the operation did not use to the reserve, or free them. */
+static void op_put_pages(struct pt_op *op, const struct odp_pt_alloc *alloc)
+{
+	struct odp_pt_reserve *r = alloc ? alloc->reserve : NULL;
+	struct page *page, *tmp;
+
+	list_for_each_entry_safe(page, tmp, &op->pages, lru) {
+		list_del(&page->lru);
+		if (r) {
+			list_add(&page->lru, &r->pages);
+			r->nr++;
+		} else {
+			__free_page(page);
+		}
+	}
+	op->nr_pages = 0;
+}
+
+static int pt_run(struct pt_op *op, pt_walk_fn walk, u64 va, u64 end,
+		  const struct odp_pt_alloc *alloc, struct odp_pt_result *res)
+{
+	struct odp_pgtable *pt = op->pt;
+	struct odp_pt_result local;
+	int ret;
+
+	lockdep_assert_held(pt->lock);
+	if (!res) {
+		odp_pt_result_init(&local, NULL, NULL);
+		res = &local;
+	}
+	op->res = res;
+	INIT_LIST_HEAD(&op->pages);
+
+	op->dry = true;
+	walk(op, pt->root, pt->levels - 1, va, end);
+	res->need = op->need;
+	ret = op_get_pages(op, alloc);
+	if (ret) {
+		op_put_pages(op, alloc);
+		if (!(op->flags & ODP_PT_FALLBACK))
+			return ret;
+		op->fallback = true;
+		res->fallback = true;
+		pt->stats.fallbacks++;
+	}
+	op->dry = false;
+	walk(op, pt->root, pt->levels - 1, va, end);
+	WARN_ON_ONCE(op->nr_pages);
+	op_put_pages(op, alloc);
+	if (res == &local)
+		odp_pgtable_free_tables(pt, res);
+	return 0;
+}
+
+static int pt_check_range(const struct odp_pgtable *pt, u64 va, u64 len)
+{
+	if (!len || !IS_ALIGNED(va | len, SZ_4K) || va + len < va ||
+	    va + len > odp_pgtable_va_limit(pt))
+		return -EINVAL;
+	return 0;
+}
+
+/**
+ * odp_pgtable_map() - map a physically contiguous run
+ * @pt: the table
+ * @va: device address, 4K-aligned
+ * @len: length in bytes, a non-zero multiple of 4K
+ * @pfn: target frame of @va; frame @pfn + k backs @va + k * 4K
+ * @prot: 0 for read-only, %ODP_PT_WRITE for read-write
+ * @alloc: where table pages come from
+ * @res: what was done; may be NULL
+ *
+ * Installs the largest leaves that the alignment of @va and of the
+ * physical address, the length left and the supported sizes allow, so
+ * sizes mix along the range. Whatever the range held before is replaced,
+ * and reported through @res->release. Tables that end up full and
+ * contiguous are merged into one leaf of the level above.
+ *
+ * Context: the table lock is held.
+ * Return: 0; -EINVAL for a bad range, @pfn or @prot; -ENOMEM when @alloc
+ * cannot supply the table pages needed, with nothing changed.
+ */
+int odp_pgtable_map(struct odp_pgtable *pt, u64 va, u64 len, u64 pfn,
+		    unsigned int prot, const struct odp_pt_alloc *alloc,
+		    struct odp_pt_result *res)
+{
+	struct pt_op op = {
+		.pt = pt, .kind = PT_MAP, .va0 = va, .frame0 = pfn,
+		.write = prot & ODP_PT_WRITE,
+	};
+
+	if (pt_check_range(pt, va, len) || (prot & ~ODP_PT_WRITE) ||
+	    pfn >= BIT_ULL(PT_FRAME_BITS) ||
+	    (len >> PT_SHIFT) > BIT_ULL(PT_FRAME_BITS) - pfn)
+		return -EINVAL;
+	return pt_run(&op, pt_map_level, va, va + len, alloc, res);
+}
+EXPORT_SYMBOL_GPL(odp_pgtable_map);
+
+static int pt_modify(struct odp_pgtable *pt, enum pt_kind kind, u64 va,
+		     u64 len, unsigned int flags,
+		     const struct odp_pt_alloc *alloc, struct odp_pt_result *res)
+{
+	struct pt_op op = { .pt = pt, .kind = kind, .flags = flags };
+
+	if (pt_check_range(pt, va, len) ||
+	    (flags & ~(ODP_PT_MERGE | ODP_PT_FALLBACK)))
+		return -EINVAL;
+	return pt_run(&op, pt_modify_level, va, va + len, alloc, res);
+}
+
+/**
+ * odp_pgtable_unmap() - clear a range
+ * @pt: the table
+ * @va: device address, 4K-aligned
+ * @len: length in bytes, a non-zero multiple of 4K
+ * @flags: %ODP_PT_MERGE, %ODP_PT_FALLBACK
+ * @alloc: where table pages for splits come from
+ * @res: what was done; may be NULL
+ *
+ * A huge leaf only partly in the range is split into a table of the next
+ * level, recursively, so that only the covered part is cleared and the
+ * rest keeps its targets and permissions. Tables left empty are freed up to
+ * the root. Every cleared leaf or part is reported through @res->release.
+ * Without the table pages a split needs, -ENOMEM, unless %ODP_PT_FALLBACK
+ * asks to clear every partly covered leaf whole instead (counted in
+ * &odp_pt_stats.fallbacks).
+ *
+ * Context: the table lock is held.
+ * Return: 0, -EINVAL for a bad range or flag, or -ENOMEM with nothing
+ * changed.
+ */
+int odp_pgtable_unmap(struct odp_pgtable *pt, u64 va, u64 len,
+		      unsigned int flags, const struct odp_pt_alloc *alloc,
+		      struct odp_pt_result *res)
+{
+	return pt_modify(pt, PT_CLEAR, va, len, flags, alloc, res);
+}
+EXPORT_SYMBOL_GPL(odp_pgtable_unmap);
+
+/**
+ * odp_pgtable_protect() - write-protect a range
+ * @pt: the table
+ * @va: device address, 4K-aligned
+ * @len: length in bytes, a non-zero multiple of 4K
+ * @flags: %ODP_PT_MERGE, %ODP_PT_FALLBACK
+ * @alloc: where table pages for splits come from
+ * @res: what was done; may be NULL
+ *
+ * As odp_pgtable_unmap(), but the covered leaves stay present, read-only
+ * and clean; dirty ones are reported through @res->release first. With
+ * %ODP_PT_FALLBACK and no pages, partly covered leaves are cleared whole.
+ *
+ * Context: the table lock is held.
+ * Return: 0, -EINVAL for a bad range or flag, or -ENOMEM with nothing
+ * changed.
+ */
+int odp_pgtable_protect(struct odp_pgtable *pt, u64 va, u64 len,
+			unsigned int flags, const struct odp_pt_alloc *alloc,
+			struct odp_pt_result *res)
+{
+	return pt_modify(pt, PT_WRPROTECT, va, len, flags, alloc, res);
+}
+EXPORT_SYMBOL_GPL(odp_pgtable_protect);
+
+/**
+ * odp_pgtable_free_tables() - free the table pages an operation unlinked
+ * @pt: the table
+ * @res: the result of the operation
+ *
+ * Call it once the device can no longer walk the old tables, after its
+ * TLB flush. Needs no lock.
+ */
+void odp_pgtable_free_tables(struct odp_pgtable *pt, struct odp_pt_result *res)
+{
+	struct page *page, *tmp;
+
+	list_for_each_entry_safe(page, tmp, &res->freed, lru) {
+		list_del(&page->lru);
+		set_page_private(page, 0);
+		__free_page(page);
+		pt->stats.tables_freed++;
+	}
+}
+EXPORT_SYMBOL_GPL(odp_pgtable_free_tables);
+
+/* --- lookup, dirty, iteration --- */
+
+/* The entry holding the leaf that maps @va, or NULL; its level in @level. */
+static u64 *pt_find_leaf(struct odp_pgtable *pt, u64 va, unsigned int *level)
+{
+	u64 *table = pt->root;
+	unsigned int l;
+
+	if (va >= odp_pgtable_va_limit(pt))
+		return NULL;
+	for (l = pt->levels - 1;; l--) {
+		u64 *ep = &table[lvl_index(va, l)];
+
+		if (!ent_present(*ep))
+			return NULL;
+		if (ent_is_leaf(*ep, l)) {
+			*level = l;
+			return ep;
+		}
+		table = ent_table(*ep);
+	}
+}
+
+/**
+ * odp_pgtable_lookup() - translate one address
+ * @pt: the table
+ * @va: device address
+ * @leaf: filled with the whole leaf that maps @va
+ *
+ * Context: the table lock is held.
+ * Return: true if @va is mapped.
+ */
+bool odp_pgtable_lookup(struct odp_pgtable *pt, u64 va, struct odp_pt_leaf *leaf)
+{
+	unsigned int level;
+	u64 *ep;
+
+	lockdep_assert_held(pt->lock);
+	ep = pt_find_leaf(pt, va, &level);
+	if (!ep)
+		return false;
+	ent_to_leaf(*ep, level, ALIGN_DOWN(va, lvl_size(level)), leaf);
+	return true;
+}
+EXPORT_SYMBOL_GPL(odp_pgtable_lookup);
+
+/**
+ * odp_pgtable_set_dirty() - record a device write
+ * @pt: the table
+ * @va: device address written
+ *
+ * Marks the leaf that maps @va dirty, as a device's page walker does.
+ *
+ * Context: the table lock is held.
+ * Return: false if @va is not mapped writable.
+ */
+bool odp_pgtable_set_dirty(struct odp_pgtable *pt, u64 va)
+{
+	unsigned int level;
+	u64 *ep;
+
+	lockdep_assert_held(pt->lock);
+	ep = pt_find_leaf(pt, va, &level);
+	if (!ep || !(*ep & ENT_WRITE))
+		return false;
+	WRITE_ONCE(*ep, *ep | ENT_DIRTY);
+	return true;
+}
+EXPORT_SYMBOL_GPL(odp_pgtable_set_dirty);
+
+/**
+ * odp_pt_iter_start() - start iterating over the leaves of a range
+ * @it: the iterator
+ * @pt: the table
+ * @va: start of the range
+ * @len: length of the range
+ *
+ * Use odp_pgtable_for_each_leaf() rather than calling this directly.
+ *
+ * Return: @it.
+ */
+struct odp_pt_iter *odp_pt_iter_start(struct odp_pt_iter *it,
+				      struct odp_pgtable *pt, u64 va, u64 len)
+{
+	u64 limit = odp_pgtable_va_limit(pt);
+
+	it->pt = pt;
+	it->va = min(va, limit);
+	it->end = (va + len < va) ? limit : min(va + len, limit);
+	return it;
+}
+EXPORT_SYMBOL_GPL(odp_pt_iter_start);
+
+/**
+ * odp_pt_iter_next() - the next present leaf of the range
+ * @it: the iterator
+ * @leaf: filled with the whole leaf, which may start before the range
+ *
+ * Empty subtrees are skipped whole.
+ *
+ * Context: the table lock is held.
+ * Return: false at the end of the range.
+ */
+bool odp_pt_iter_next(struct odp_pt_iter *it, struct odp_pt_leaf *leaf)
+{
+	struct odp_pgtable *pt = it->pt;
+
+	lockdep_assert_held(pt->lock);
+	while (it->va < it->end) {
+		u64 *table = pt->root;
+		unsigned int l;
+
+		for (l = pt->levels - 1;; l--) {
+			u64 e = table[lvl_index(it->va, l)];
+			u64 base = ALIGN_DOWN(it->va, lvl_size(l));
+
+			if (!ent_present(e)) {
+				it->va = base + lvl_size(l);
+				break;
+			}
+			if (ent_is_leaf(e, l)) {
+				ent_to_leaf(e, l, base, leaf);
+				it->va = base + lvl_size(l);
+				return true;
+			}
+			table = ent_table(e);
+		}
+	}
+	return false;
+}
+EXPORT_SYMBOL_GPL(odp_pt_iter_next);
+
+/**
+ * odp_pgtable_snapshot() - per-4K state of a range
+ * @pt: the table
+ * @va: start, 4K-aligned
+ * @npages: number of 4K pages
+ * @out: @npages records of %ODP_PT_SNAP_PRESENT, %ODP_PT_SNAP_WRITE,
+ *	%ODP_PT_SNAP_DIRTY and the leaf size index at %ODP_PT_SNAP_SIZE_SHIFT
+ *
+ * Context: the table lock is held.
+ * Return: 0, or -EINVAL for a bad range.
+ */
+int odp_pgtable_snapshot(struct odp_pgtable *pt, u64 va, u64 npages, u8 *out)
+{
+	struct odp_pt_leaf leaf;
+	struct odp_pt_iter it;
+	u64 end;
+
+	lockdep_assert_held(pt->lock);
+	if (!npages || npages > (U64_MAX >> PT_SHIFT) ||
+	    pt_check_range(pt, va, npages << PT_SHIFT))
+		return -EINVAL;
+	end = va + (npages << PT_SHIFT);
+	memset(out, 0, npages);
+	odp_pgtable_for_each_leaf(pt, &it, va, end - va, &leaf) {
+		u64 from = max(leaf.va, va);
+		u64 to = min(leaf.va + BIT_ULL(leaf.shift), end);
+		u8 rec = ODP_PT_SNAP_PRESENT |
+			 (leaf.writable ? ODP_PT_SNAP_WRITE : 0) |
+			 (leaf.dirty ? ODP_PT_SNAP_DIRTY : 0) |
+			 odp_pt_size_index(leaf.shift) << ODP_PT_SNAP_SIZE_SHIFT;
+
+		memset(out + ((from - va) >> PT_SHIFT), rec, (to - from) >> PT_SHIFT);
+	}
+	return 0;
+}
+EXPORT_SYMBOL_GPL(odp_pgtable_snapshot);
+
+/* --- life cycle --- */
+
+/**
+ * odp_pgtable_va_limit() - end of the device address space
+ * @pt: the table
+ *
+ * Return: 1 << (12 + 9 * levels): 2^48 for four levels.
+ */
+u64 odp_pgtable_va_limit(const struct odp_pgtable *pt)
+{
+	return lvl_size(pt->levels);
+}
+EXPORT_SYMBOL_GPL(odp_pgtable_va_limit);
+
 /**
  * odp_pgtable_init() - create an empty table
  * @pt: the table to initialise
- * @levels: number of levels, 2 to %ODP_PT_MAX_LEVELS
- * @pgsize_bitmap: leaf sizes the device supports; must include SZ_4K and
- *	only sizes the levels can hold
- * @lock: the caller's lock that serialises every mutating call
+ * @levels: number of levels, 1 to %ODP_PT_MAX_LEVELS
+ * @pgsize_bitmap: leaf sizes the device supports, as an IOMMU driver's
+ *	page-size bitmap: SZ_4K and any of SZ_2M and SZ_1G that @levels can
+ *	hold below the root's own level limit
+ * @lock: the caller's lock, held around every later call
  *
+ * Context: may sleep.
  * Return: 0, -EINVAL for a bad argument, or -ENOMEM.
  */
 int odp_pgtable_init(struct odp_pgtable *pt, unsigned int levels,
 		     unsigned long pgsize_bitmap, struct mutex *lock)
 {
-	if (levels < 2 || levels > ODP_PT_MAX_LEVELS || !lock ||
-	    !(pgsize_bitmap & SZ_4K) || (pgsize_bitmap & ~ODP_PT_PGSIZES_ALL))
+	if (levels < 1 || levels > ODP_PT_MAX_LEVELS || !lock ||
+	    !(pgsize_bitmap & SZ_4K) || (pgsize_bitmap & ~ODP_PT_PGSIZES_ALL) ||
+	    (pgsize_bitmap & ~GENMASK_ULL(lvl_shift(levels - 1), 0)))
 		return -EINVAL;
-	pt->root = (u64 *)get_zeroed_page(GFP_KERNEL);
+	*pt = (struct odp_pgtable){
+		.levels = levels, .pgsize_bitmap = pgsize_bitmap, .lock = lock,
+	};
+	pt->root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	if (!pt->root)
 		return -ENOMEM;
-	pt->levels = levels;
-	pt->pgsize_bitmap = pgsize_bitmap;
-	pt->lock = lock;
-	pt->nr_tables = 1;
+	set_page_private(virt_to_page(pt->root), 0);
+	pt->stats.tables = 1;
+	pt->stats.tables_allocated = 1;
 	return 0;
 }
 EXPORT_SYMBOL_GPL(odp_pgtable_init);
 
+static void pt_free_subtree(struct odp_pgtable *pt, u64 *table,
+			    unsigned int level)
+{
+	unsigned int i;
+
+	for (i = 0; i < PT_ENTRIES && tbl_count(table); i++) {
+		u64 e = table[i];
+
+		if (ent_is_table(e, level))
+			pt_free_subtree(pt, ent_table(e), level - 1);
+		else if (ent_present(e))
+			pt->stats.leaves[level]--;
+		tbl_write(table, i, 0);
+	}
+	set_page_private(virt_to_page(table), 0);
+	free_page((unsigned long)table);
+	pt->stats.tables--;
+	pt->stats.tables_freed++;
+}
+
 /**
  * odp_pgtable_destroy() - free every table page
- * @pt: the table
+ * @pt: the table, which no one else may use any more
+ *
+ * Leaves still present are dropped without being reported: unmap the
+ * whole address space first to see them. Afterwards
+ * &odp_pt_stats.tables_allocated equals &odp_pt_stats.tables_freed.
  */
 void odp_pgtable_destroy(struct odp_pgtable *pt)
 {
-	free_page((unsigned long)pt->root);
+	if (!pt->root)
+		return;
+	pt_free_subtree(pt, pt->root, pt->levels - 1);
 	pt->root = NULL;
-	pt->nr_tables--;
 }
 EXPORT_SYMBOL_GPL(odp_pgtable_destroy);
+
+/* --- reserves --- */
+
+/**
+ * odp_pt_reserve_init() - an empty reserve
+ * @r: the reserve
+ */
+void odp_pt_reserve_init(struct odp_pt_reserve *r)
+{
+	INIT_LIST_HEAD(&r->pages);
+	r->nr = 0;
+}
+EXPORT_SYMBOL_GPL(odp_pt_reserve_init);
+
+/**
+ * odp_pt_reserve_fill() - top a reserve up
+ * @r: the reserve
+ * @nr: number of pages it should hold
+ * @gfp: allocation flags, e.g. GFP_KERNEL_ACCOUNT where sleeping is fine
+ *
+ * Context: as @gfp allows; @r must not be used concurrently.
+ * Return: 0, or -ENOMEM with the pages allocated so far kept.
+ */
+int odp_pt_reserve_fill(struct odp_pt_reserve *r, unsigned int nr, gfp_t gfp)
+{
+	while (r->nr < nr) {
+		struct page *page = alloc_page(gfp | __GFP_ZERO);
+
+		if (!page)
+			return -ENOMEM;
+		list_add(&page->lru, &r->pages);
+		r->nr++;
+	}
+	return 0;
+}
+EXPORT_SYMBOL_GPL(odp_pt_reserve_fill);
+
+/**
+ * odp_pt_reserve_splice() - move every page of one reserve to another
+ * @dst: receives the pages
+ * @src: left empty
+ */
+void odp_pt_reserve_splice(struct odp_pt_reserve *dst,
+			   struct odp_pt_reserve *src)
+{
+	list_splice_init(&src->pages, &dst->pages);
+	dst->nr += src->nr;
+	src->nr = 0;
+}
+EXPORT_SYMBOL_GPL(odp_pt_reserve_splice);
+
+/**
+ * odp_pt_reserve_drain() - free every page of a reserve
+ * @r: the reserve
+ */
+void odp_pt_reserve_drain(struct odp_pt_reserve *r)
+{
+	struct page *page, *tmp;
+
+	list_for_each_entry_safe(page, tmp, &r->pages, lru) {
+		list_del(&page->lru);
+		__free_page(page);
+	}
+	r->nr = 0;
+}
+EXPORT_SYMBOL_GPL(odp_pt_reserve_drain);
