@@ -150,6 +150,9 @@ struct pt_op {
 	unsigned int need;
 	unsigned int nr_pages;
 	struct list_head pages;	/* zeroed pages for new tables */
+	/* merged leaves must lie inside [merge_lo, merge_hi] */
+	u64 merge_lo;
+	u64 merge_hi;
 	/* PT_MAP */
 	u64 va0;
 	u64 frame0;
@@ -262,19 +265,21 @@ static u64 *op_make_child(struct pt_op *op, u64 *table, unsigned int i,
 }
 
 /*
- * Collapse the child table of entry @i into one leaf of @level if its 512
- * entries are present leaves, physically contiguous from an aligned frame,
- * with one permission. The merged leaf is dirty if any part was.
+ * Collapse the child table of entry @i, which maps from @va, into one leaf
+ * of @level if its 512 entries are present leaves, physically contiguous
+ * from an aligned frame, with one permission, and the leaf stays in the
+ * operation's merge window. The merged leaf is dirty if any part was.
  */
 static void op_try_merge(struct pt_op *op, u64 *table, unsigned int i,
-			 unsigned int level)
+			 unsigned int level, u64 va)
 {
 	u64 e = table[i], first, dirty = 0;
 	u64 step = lvl_frames(level - 1);
 	unsigned int sub = level - 1, k;
 	u64 *child;
 
-	if (!ent_is_table(e, level) || !lvl_supported(op->pt, level))
+	if (!ent_is_table(e, level) || !lvl_supported(op->pt, level) ||
+	    va < op->merge_lo || va + lvl_size(level) - 1 > op->merge_hi)
 		return;
 	child = ent_table(e);
 	if (tbl_count(child) != PT_ENTRIES)
@@ -378,7 +383,7 @@ static void pt_map_level(struct pt_op *op, u64 *table, unsigned int level,
 		if (!op->dry || level > 1)
 			pt_map_level(op, child, level - 1, va, next);
 		if (!op->dry)
-			op_try_merge(op, table, i, level);
+			op_try_merge(op, table, i, level, ALIGN_DOWN(va, size));
 		va = next;
 	}
 }
@@ -446,7 +451,7 @@ static void pt_modify_level(struct pt_op *op, u64 *table, unsigned int level,
 			tbl_write(table, i, 0);
 			op_unlink_table(op, child);
 		} else if (op->flags & ODP_PT_MERGE) {
-			op_try_merge(op, table, i, level);
+			op_try_merge(op, table, i, level, base);
 		}
 	}
 }
@@ -547,37 +552,38 @@ static int pt_check_range(const struct odp_pgtable *pt, u64 va, u64 len)
 /**
  * odp_pgtable_map() - map a physically contiguous run
  * @pt: the table
- * @va: device address, 4K-aligned
- * @len: length in bytes, a non-zero multiple of 4K
- * @pfn: target frame of @va; frame @pfn + k backs @va + k * 4K
- * @prot: 0 for read-only, %ODP_PT_WRITE for read-write
+ * @map: the run: where, what, with which permission, and where merges
+ *	may build leaves
  * @alloc: where table pages come from
  * @res: what was done; may be NULL
  *
- * Installs the largest leaves that the alignment of @va and of the
- * physical address, the length left and the supported sizes allow, so
- * sizes mix along the range. Whatever the range held before is replaced,
- * and reported through @res->release. Tables that end up full and
- * contiguous are merged into one leaf of the level above.
+ * Installs the largest leaves that the alignment of the device address
+ * and of the physical address, the length left and the supported sizes
+ * allow, so sizes mix along the range. Whatever the range held before is
+ * replaced, and reported through @res->release. Tables that end up full
+ * and contiguous are merged into one leaf of the level above, when that
+ * leaf lies in the merge window.
  *
  * Context: the table lock is held.
- * Return: 0; -EINVAL for a bad range, @pfn or @prot; -ENOMEM when @alloc
- * cannot supply the table pages needed, with nothing changed.
+ * Return: 0; -EINVAL for a bad range, pfn, prot or window; -ENOMEM when
+ * @alloc cannot supply the table pages needed, with nothing changed.
  */
-int odp_pgtable_map(struct odp_pgtable *pt, u64 va, u64 len, u64 pfn,
-		    unsigned int prot, const struct odp_pt_alloc *alloc,
-		    struct odp_pt_result *res)
+int odp_pgtable_map(struct odp_pgtable *pt, const struct odp_pt_map *map,
+		    const struct odp_pt_alloc *alloc, struct odp_pt_result *res)
 {
 	struct pt_op op = {
-		.pt = pt, .kind = PT_MAP, .va0 = va, .frame0 = pfn,
-		.write = prot & ODP_PT_WRITE,
+		.pt = pt, .kind = PT_MAP, .va0 = map->va, .frame0 = map->pfn,
+		.write = map->prot & ODP_PT_WRITE,
+		.merge_lo = map->merge_start,
+		.merge_hi = map->merge_end ? map->merge_end - 1 : U64_MAX,
 	};
 
-	if (pt_check_range(pt, va, len) || (prot & ~ODP_PT_WRITE) ||
-	    pfn >= BIT_ULL(PT_FRAME_BITS) ||
-	    (len >> PT_SHIFT) > BIT_ULL(PT_FRAME_BITS) - pfn)
+	if (pt_check_range(pt, map->va, map->len) || (map->prot & ~ODP_PT_WRITE) ||
+	    map->pfn >= BIT_ULL(PT_FRAME_BITS) ||
+	    (map->len >> PT_SHIFT) > BIT_ULL(PT_FRAME_BITS) - map->pfn ||
+	    (map->merge_end && map->merge_end <= map->merge_start))
 		return -EINVAL;
-	return pt_run(&op, pt_map_level, va, va + len, alloc, res);
+	return pt_run(&op, pt_map_level, map->va, map->va + map->len, alloc, res);
 }
 EXPORT_SYMBOL_GPL(odp_pgtable_map);
 
@@ -585,7 +591,9 @@ static int pt_modify(struct odp_pgtable *pt, enum pt_kind kind, u64 va,
 		     u64 len, unsigned int flags,
 		     const struct odp_pt_alloc *alloc, struct odp_pt_result *res)
 {
-	struct pt_op op = { .pt = pt, .kind = kind, .flags = flags };
+	struct pt_op op = {
+		.pt = pt, .kind = kind, .flags = flags, .merge_hi = U64_MAX,
+	};
 
 	if (pt_check_range(pt, va, len) ||
 	    (flags & ~(ODP_PT_MERGE | ODP_PT_FALLBACK)))
@@ -969,6 +977,23 @@ void odp_pt_reserve_splice(struct odp_pt_reserve *dst,
 	src->nr = 0;
 }
 EXPORT_SYMBOL_GPL(odp_pt_reserve_splice);
+
+/**
+ * odp_pt_reserve_move() - move pages from one reserve to another
+ * @dst: receives the pages
+ * @src: gives up to @nr of its pages
+ * @nr: how many to move at most
+ */
+void odp_pt_reserve_move(struct odp_pt_reserve *dst, struct odp_pt_reserve *src,
+			 unsigned int nr)
+{
+	while (nr-- && src->nr) {
+		list_move(src->pages.next, &dst->pages);
+		src->nr--;
+		dst->nr++;
+	}
+}
+EXPORT_SYMBOL_GPL(odp_pt_reserve_move);
 
 /**
  * odp_pt_reserve_drain() - free every page of a reserve

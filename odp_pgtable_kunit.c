@@ -32,6 +32,7 @@ struct pt_test {
 	struct odp_pgtable pt;
 	unsigned long released;		/* 4K pages reported by release */
 	unsigned long released_dirty;	/* ... of which dirty */
+	u64 merge_start, merge_end;	/* merge window of t_map() */
 };
 
 static void t_release(void *priv, const struct odp_pt_leaf *leaf)
@@ -92,9 +93,15 @@ static int t_do(struct pt_test *t, enum t_op op, u64 va, u64 len, u64 pfn,
 	odp_pt_result_init(res, t_release, t);
 	mutex_lock(&t->lock);
 	switch (op) {
-	case T_MAP:
-		ret = odp_pgtable_map(&t->pt, va, len, pfn, arg, alloc, res);
+	case T_MAP: {
+		struct odp_pt_map map = {
+			.va = va, .len = len, .pfn = pfn, .prot = arg,
+			.merge_start = t->merge_start, .merge_end = t->merge_end,
+		};
+
+		ret = odp_pgtable_map(&t->pt, &map, alloc, res);
 		break;
+	}
 	case T_UNMAP:
 		ret = odp_pgtable_unmap(&t->pt, va, len, arg, alloc, res);
 		break;
@@ -380,6 +387,33 @@ static void pt_merge_back(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, t_map(t, hole, K4, pfn + 1, 0), 0);
 	EXPECT_CENSUS(t, va, G1, 512, 511, 0);
 	KUNIT_EXPECT_EQ(test, t->pt.stats.merges, 4UL);
+}
+
+/* Merges build leaves only inside the caller's window (an MR, a VMA). */
+static void pt_merge_window(struct kunit *test)
+{
+	struct pt_test *t = test->priv;
+	u64 va = 2 * G1, half = M2 / 2;
+
+	/* the two halves of a 2M block, each mapped within its own window */
+	t->merge_start = va;
+	t->merge_end = va + half;
+	KUNIT_ASSERT_EQ(test, t_map(t, va, half, PFN(va), 0), 0);
+	t->merge_start = va + half;
+	t->merge_end = va + M2;
+	KUNIT_ASSERT_EQ(test, t_map(t, va + half, half, PFN(va + half), 0), 0);
+	EXPECT_CENSUS(t, va, M2, 512, 0, 0);
+	KUNIT_EXPECT_EQ(test, t->pt.stats.merges, 0UL);
+	/* the same table merges once a map's window holds the whole block */
+	t->merge_start = va;
+	KUNIT_ASSERT_EQ(test, t_map(t, va + K4, K4, PFN(va + K4), 0), 0);
+	EXPECT_CENSUS(t, va, M2, 0, 1, 0);
+	/* an empty window is a bad argument */
+	t->merge_start = va + M2;
+	t->merge_end = va;
+	KUNIT_EXPECT_EQ(test, t_map(t, va, K4, PFN(va), 0), -EINVAL);
+	t->merge_start = 0;
+	t->merge_end = 0;
 }
 
 /* 6. A huge leaf mapped over a lower table replaces it and frees it. */
@@ -799,6 +833,7 @@ static struct kunit_case odp_pt_cases[] = {
 	KUNIT_CASE(pt_split_2m),
 	KUNIT_CASE(pt_split_1g),
 	KUNIT_CASE(pt_merge_back),
+	KUNIT_CASE(pt_merge_window),
 	KUNIT_CASE(pt_map_over_table),
 	KUNIT_CASE(pt_boundaries),
 	KUNIT_CASE(pt_reserve),

@@ -105,6 +105,26 @@ struct odp_pt_reserve {
 };
 
 /**
+ * struct odp_pt_map - a physically contiguous run to map
+ * @va: device address, 4K-aligned
+ * @len: length in bytes, a non-zero multiple of 4K
+ * @pfn: target frame of @va; frame @pfn + k backs @va + k * 4K
+ * @prot: 0 for read-only, %ODP_PT_WRITE for read-write
+ * @merge_start: tables that become full and contiguous merge only into
+ *	leaves inside [@merge_start, @merge_end), so a caller can keep
+ *	leaves inside its own bounds (a memory region, a VMA)
+ * @merge_end: end of that window; 0 lets merges happen anywhere
+ */
+struct odp_pt_map {
+	u64 va;
+	u64 len;
+	u64 pfn;
+	unsigned int prot;
+	u64 merge_start;
+	u64 merge_end;
+};
+
+/**
  * struct odp_pt_alloc - where an operation may take table pages from
  * @reserve: taken from first; may be NULL
  * @gfp: then allocate with these flags; 0 to never allocate
@@ -187,9 +207,8 @@ u64 odp_pgtable_va_limit(const struct odp_pgtable *pt);
 unsigned int odp_pt_best_shift(unsigned long pgsize_bitmap, u64 va, u64 pfn,
 			       u64 len);
 
-int odp_pgtable_map(struct odp_pgtable *pt, u64 va, u64 len, u64 pfn,
-		    unsigned int prot, const struct odp_pt_alloc *alloc,
-		    struct odp_pt_result *res);
+int odp_pgtable_map(struct odp_pgtable *pt, const struct odp_pt_map *map,
+		    const struct odp_pt_alloc *alloc, struct odp_pt_result *res);
 int odp_pgtable_unmap(struct odp_pgtable *pt, u64 va, u64 len,
 		      unsigned int flags, const struct odp_pt_alloc *alloc,
 		      struct odp_pt_result *res);
@@ -225,6 +244,8 @@ void odp_pt_reserve_init(struct odp_pt_reserve *r);
 int odp_pt_reserve_fill(struct odp_pt_reserve *r, unsigned int nr, gfp_t gfp);
 void odp_pt_reserve_splice(struct odp_pt_reserve *dst,
 			   struct odp_pt_reserve *src);
+void odp_pt_reserve_move(struct odp_pt_reserve *dst, struct odp_pt_reserve *src,
+			 unsigned int nr);
 void odp_pt_reserve_drain(struct odp_pt_reserve *r);
 
 /**
