@@ -1,0 +1,966 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * odp-mirror on anonymous 4K, THP and hugetlb memory, through the
+ * simulated device: the data the device reads and writes against what the
+ * CPU sees, and the device page table's leaves through SNAPSHOT.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "odp_test_lib.h"
+
+#define PAGES(len)	((len) / SZ_4K)
+
+FIXTURE(mirror)
+{
+	int fd;
+};
+
+FIXTURE_SETUP(mirror)
+{
+	self->fd = odp_open();
+	ASSERT_GE(self->fd, 0) TH_LOG("open %s: %s", ODP_SIM_PATH, strerror(errno));
+}
+
+FIXTURE_TEARDOWN(mirror)
+{
+	close(self->fd);
+}
+
+/* Why a test cannot run: NULL if it can */
+static const char *no_thp(const void *p, size_t len)
+{
+	static char why[96];
+
+	if (p)
+		return NULL;
+	snprintf(why, sizeof(why), "no THP: AnonHugePages did not cover %zu kB", len >> 10);
+	return why;
+}
+
+static const char *no_hugetlb(size_t pgsize, long n)
+{
+	long free_pages = odp_hugetlb_free(pgsize);
+	static char why[96];
+
+	if (free_pages >= n)
+		return NULL;
+	snprintf(why, sizeof(why), "hugetlb pool of %zu kB pages has %ld free, need %ld",
+		 pgsize >> 10, free_pages, n);
+	return why;
+}
+
+static const char *no_pte_thp(const void *p)
+{
+	return p ? NULL : "no THP left PTE-mapped and contiguous";
+}
+
+/* Read [p, p + len) through the device and compare with generation @gen */
+static bool dev_sees(int fd, const void *p, size_t len, __u64 gen,
+		     __u64 *faults)
+{
+	void *buf = malloc(len);
+	bool ok;
+
+	ok = buf && !odp_dev_read(fd, p, buf, len, faults) &&
+	     odp_check(buf, p, len, gen);
+	free(buf);
+	return ok;
+}
+
+/* Write generation @gen to [p, p + len) through the device */
+static int dev_put(int fd, void *p, size_t len, __u64 gen, __u64 *faults)
+{
+	void *buf = malloc(len);
+	int ret;
+
+	if (!buf)
+		return -ENOMEM;
+	odp_pattern(buf, p, len, gen);
+	ret = odp_dev_write(fd, p, buf, len, faults);
+	free(buf);
+	return ret;
+}
+
+/* 1. Anonymous 4K memory: the device reads what the CPU wrote and back. */
+TEST_F(mirror, anon_4k_read_write)
+{
+	size_t len = 64 * SZ_4K;
+	char *p = odp_map_anon(NULL, len, MADV_NOHUGEPAGE);
+	struct odp_census c;
+	__u64 faults;
+
+	ASSERT_NE(NULL, p);
+	odp_fill(p, len, 1);
+	ASSERT_EQ(0, odp_mr_rw(self->fd, p, len, NULL));
+	ASSERT_TRUE(dev_sees(self->fd, p, len, 1, &faults));
+	EXPECT_GT(faults, 0);
+	ASSERT_EQ(0, odp_census(self->fd, p, len, &c));
+	EXPECT_EQ(PAGES(len), c.present);
+	EXPECT_EQ(PAGES(len), c.pages_in[0]);
+	EXPECT_EQ(PAGES(len), c.writable);
+	EXPECT_EQ(0, c.dirty);
+	/* mapped now: no more faults */
+	ASSERT_TRUE(dev_sees(self->fd, p, len, 1, &faults));
+	EXPECT_EQ(0, faults);
+
+	ASSERT_EQ(0, dev_put(self->fd, p, len, 2, &faults));
+	EXPECT_EQ(0, faults);
+	EXPECT_TRUE(odp_check(p, p, len, 2));
+	ASSERT_EQ(0, odp_census(self->fd, p, len, &c));
+	EXPECT_EQ(PAGES(len), c.dirty);
+	/* and an unaligned, page-crossing access */
+	ASSERT_EQ(0, dev_put(self->fd, p + 100, 2 * SZ_4K, 3, NULL));
+	EXPECT_TRUE(odp_check(p + 100, p + 100, 2 * SZ_4K, 3));
+	EXPECT_TRUE(odp_check(p, p, 96, 2));
+	munmap(p, len);
+}
+
+/* Untouched memory reads as zeros through the read-only zero page. */
+TEST_F(mirror, zero_page_then_write)
+{
+	size_t len = 16 * SZ_4K;
+	char *p = odp_map_anon(NULL, len, MADV_NOHUGEPAGE);
+	char *zero = calloc(1, len), *buf = malloc(len);
+	struct odp_census c;
+	__u64 faults;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, odp_mr_rw(self->fd, p, len, NULL));
+	ASSERT_EQ(0, odp_dev_read(self->fd, p, buf, len, NULL));
+	EXPECT_EQ(0, memcmp(buf, zero, len));
+	ASSERT_EQ(0, odp_census(self->fd, p, len, &c));
+	EXPECT_EQ(PAGES(len), c.present);
+	EXPECT_EQ(0, c.writable);
+	/* the device must not write the shared zero page: it faults a copy */
+	ASSERT_EQ(0, dev_put(self->fd, p, len, 4, &faults));
+	EXPECT_GT(faults, 0);
+	EXPECT_TRUE(odp_check(p, p, len, 4));
+	ASSERT_EQ(0, odp_census(self->fd, p, len, &c));
+	EXPECT_EQ(PAGES(len), c.writable);
+	free(zero);
+	free(buf);
+	munmap(p, len);
+}
+
+/* A read-only MR refuses device writes, whatever the CPU mapping allows. */
+TEST_F(mirror, read_only_mr)
+{
+	size_t len = 8 * SZ_4K;
+	char *p = odp_map_anon(NULL, len, MADV_NOHUGEPAGE);
+	struct odp_census c;
+
+	ASSERT_NE(NULL, p);
+	odp_fill(p, len, 5);
+	ASSERT_EQ(0, odp_mr_reg(self->fd, p, len, ODP_SIM_ACCESS_READ, NULL));
+	EXPECT_TRUE(dev_sees(self->fd, p, len, 5, NULL));
+	ASSERT_EQ(0, odp_census(self->fd, p, len, &c));
+	EXPECT_EQ(PAGES(len), c.present);
+	EXPECT_EQ(0, c.writable);
+	EXPECT_EQ(-EACCES, dev_put(self->fd, p, SZ_4K, 6, NULL));
+	EXPECT_EQ(-EACCES, odp_prefetch(self->fd, p, len, ODP_SIM_PREFETCH_WRITE));
+	EXPECT_TRUE(odp_check(p, p, len, 5));
+	munmap(p, len);
+}
+
+/* Writing through a read-only CPU mapping fails and writes nothing. */
+TEST_F(mirror, read_only_mapping)
+{
+	size_t len = 8 * SZ_4K;
+	char *p = odp_map_anon(NULL, len, MADV_NOHUGEPAGE);
+	__u64 faults;
+
+	ASSERT_NE(NULL, p);
+	odp_fill(p, len, 7);
+	ASSERT_EQ(0, mprotect(p, len, PROT_READ));
+	ASSERT_EQ(0, odp_mr_rw(self->fd, p, len, NULL));
+	EXPECT_TRUE(dev_sees(self->fd, p, len, 7, NULL));
+	EXPECT_EQ(-EFAULT, dev_put(self->fd, p + 2 * SZ_4K, SZ_4K, 8, &faults));
+	EXPECT_EQ(1, faults);
+	EXPECT_EQ(-EFAULT, odp_prefetch(self->fd, p, len, ODP_SIM_PREFETCH_WRITE));
+	EXPECT_TRUE(odp_check(p, p, len, 7));
+	munmap(p, len);
+}
+
+/* Prefetch advices: READ maps read-only, NO_FAULT maps only what exists. */
+TEST_F(mirror, prefetch_advice)
+{
+	size_t len = 32 * SZ_4K;
+	char *p = odp_map_anon(NULL, len, MADV_NOHUGEPAGE);
+	struct odp_sim_stats st;
+	struct odp_census c;
+	size_t i;
+
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < len; i += 2 * SZ_4K)	/* touch every other page */
+		p[i] = 1;
+	ASSERT_EQ(0, odp_mr_rw(self->fd, p, len, NULL));
+	ASSERT_EQ(0, odp_prefetch(self->fd, p, len, ODP_SIM_PREFETCH_NO_FAULT));
+	ASSERT_EQ(0, odp_census(self->fd, p, len, &c));
+	EXPECT_EQ(PAGES(len) / 2, c.present);
+	EXPECT_EQ(PAGES(len) / 2, c.writable);
+	ASSERT_EQ(0, odp_stats(self->fd, &st));
+	EXPECT_EQ(PAGES(len) / 2, st.pages_faulted);
+
+	ASSERT_EQ(0, odp_prefetch(self->fd, p, len, ODP_SIM_PREFETCH_READ));
+	ASSERT_EQ(0, odp_census(self->fd, p, len, &c));
+	EXPECT_EQ(PAGES(len), c.present);
+	EXPECT_EQ(0, c.writable);
+
+	ASSERT_EQ(0, odp_prefetch(self->fd, p, len, ODP_SIM_PREFETCH_WRITE));
+	ASSERT_EQ(0, odp_census(self->fd, p, len, &c));
+	EXPECT_EQ(PAGES(len), c.writable);
+	munmap(p, len);
+}
+
+/* 2. THP: PMD-mapped huge pages become 2M leaves. */
+TEST_F(mirror, thp_2m_leaves)
+{
+	size_t len = 4 * SZ_2M;
+	char *p = odp_map_thp(NULL, len, 0);
+	struct odp_sim_stats st;
+	struct odp_census c;
+	__u64 faults;
+
+	if (no_thp(p, len))
+		SKIP(return, "%s", no_thp(p, len));
+	odp_fill(p, len, 9);
+	ASSERT_EQ(0, odp_mr_rw(self->fd, p, len, NULL));
+	ASSERT_EQ(0, odp_prefetch(self->fd, p, len, ODP_SIM_PREFETCH_WRITE));
+	ASSERT_EQ(0, odp_census(self->fd, p, len, &c));
+	EXPECT_EQ(4, c.leaves[1]);
+	EXPECT_EQ(0, c.pages_in[0]);
+	EXPECT_EQ(PAGES(len), c.present);
+	ASSERT_EQ(0, odp_stats(self->fd, &st));
+	EXPECT_EQ(4, st.leaves[1]);
+	EXPECT_EQ(0, st.leaves[0]);
+	EXPECT_TRUE(dev_sees(self->fd, p, len, 9, &faults));
+	EXPECT_EQ(0, faults);
+	ASSERT_EQ(0, dev_put(self->fd, p + SZ_2M - 64, 128, 10, &faults));
+	EXPECT_EQ(0, faults);
+	EXPECT_TRUE(odp_check(p + SZ_2M - 64, p + SZ_2M - 64, 128, 10));
+	munmap(p, len);
+}
+
+/* 3. hugetlb 2M pages become 2M leaves. */
+TEST_F(mirror, hugetlb_2m_leaves)
+{
+	size_t len = 2 * SZ_2M;
+	struct odp_census c;
+	__u64 faults;
+	char *p;
+
+	if (no_hugetlb(SZ_2M, 2))
+		SKIP(return, "%s", no_hugetlb(SZ_2M, 2));
+	p = odp_map_hugetlb(NULL, len, SZ_2M);
+	ASSERT_NE(NULL, p);
+	odp_fill(p, len, 11);
+	ASSERT_EQ(0, odp_mr_rw(self->fd, p, len, NULL));
+	EXPECT_TRUE(dev_sees(self->fd, p, len, 11, &faults));
+	EXPECT_EQ(2, faults);
+	ASSERT_EQ(0, odp_census(self->fd, p, len, &c));
+	EXPECT_EQ(2, c.leaves[1]);
+	EXPECT_EQ(PAGES(len), c.pages_in[1]);
+	ASSERT_EQ(0, dev_put(self->fd, p + 12345 * 8, 4096, 12, &faults));
+	EXPECT_EQ(0, faults);
+	EXPECT_TRUE(odp_check(p + 12345 * 8, p + 12345 * 8, 4096, 12));
+	munmap(p, len);
+}
+
+/*
+ * hugetlb 1G: one 4K prefetch maps the whole 1G page as one leaf, since
+ * the CPU maps it with one PUD inside the MR and the VMA.
+ */
+TEST_F(mirror, hugetlb_1g_leaf)
+{
+	struct odp_sim_stats st;
+	struct odp_census c;
+	__u64 faults;
+	char *p;
+
+	if (no_hugetlb(SZ_1G, 1))
+		SKIP(return, "%s", no_hugetlb(SZ_1G, 1));
+	p = odp_map_hugetlb(NULL, SZ_1G, SZ_1G);
+	ASSERT_NE(NULL, p);
+	odp_fill(p, SZ_2M, 13);
+	odp_fill(p + SZ_1G / 2, SZ_2M, 13);
+	odp_fill(p + SZ_1G - SZ_2M, SZ_2M, 13);
+	ASSERT_EQ(0, odp_mr_rw(self->fd, p, SZ_1G, NULL));
+	ASSERT_EQ(0, odp_prefetch(self->fd, p + SZ_1G / 2, SZ_4K, ODP_SIM_PREFETCH_WRITE));
+	ASSERT_EQ(0, odp_stats(self->fd, &st));
+	EXPECT_EQ(1, st.leaves[2]);
+	EXPECT_EQ(0, st.leaves[1] + st.leaves[0]);
+	EXPECT_EQ(1, st.hmm_calls);
+	ASSERT_EQ(0, odp_census(self->fd, p, SZ_1G, &c));
+	EXPECT_EQ(1, c.leaves[2]);
+	EXPECT_TRUE(dev_sees(self->fd, p, SZ_2M, 13, &faults));
+	EXPECT_EQ(0, faults);
+	EXPECT_TRUE(dev_sees(self->fd, p + SZ_1G - SZ_2M, SZ_2M, 13, &faults));
+	EXPECT_EQ(0, faults);
+	/* a prefetch of the whole page: one batch maps it all */
+	ASSERT_EQ(0, odp_prefetch(self->fd, p, SZ_1G, ODP_SIM_PREFETCH_WRITE));
+	ASSERT_EQ(0, odp_stats(self->fd, &st));
+	EXPECT_EQ(2, st.hmm_calls);
+	EXPECT_EQ(1, st.leaves[2]);
+	munmap(p, SZ_1G);
+}
+
+/* An MR cutting into a 1G page: 2M leaves inside, 4K at unaligned edges. */
+TEST_F(mirror, hugetlb_1g_clamped_to_mr)
+{
+	struct odp_census c;
+	char *p;
+
+	if (no_hugetlb(SZ_1G, 1))
+		SKIP(return, "%s", no_hugetlb(SZ_1G, 1));
+	p = odp_map_hugetlb(NULL, SZ_1G, SZ_1G);
+	ASSERT_NE(NULL, p);
+	odp_fill(p, SZ_2M, 14);
+	ASSERT_EQ(0, odp_mr_rw(self->fd, p + SZ_4K, SZ_1G - 2 * SZ_4K, NULL));
+	ASSERT_EQ(0, odp_prefetch(self->fd, p + SZ_4K, SZ_1G - 2 * SZ_4K,
+				  ODP_SIM_PREFETCH_WRITE));
+	ASSERT_EQ(0, odp_census(self->fd, p, SZ_1G, &c));
+	EXPECT_EQ(0, c.leaves[2]);
+	EXPECT_EQ(510, c.leaves[1]);
+	EXPECT_EQ(2 * 511, c.leaves[0]);
+	EXPECT_EQ(PAGES(SZ_1G) - 2, c.present);
+	EXPECT_TRUE(dev_sees(self->fd, p + SZ_4K, SZ_2M - SZ_4K, 14, NULL));
+	munmap(p, SZ_1G);
+}
+
+/* The device's size bitmap: no leaf larger than it supports. */
+TEST_F(mirror, device_sizes_clamp)
+{
+	size_t len = 2 * SZ_2M;
+	char *p = odp_map_thp(NULL, len, 0);
+	struct odp_census c;
+
+	if (no_thp(p, len))
+		SKIP(return, "%s", no_thp(p, len));
+	ASSERT_EQ(0, odp_config(self->fd, SZ_4K, 4));
+	odp_fill(p, len, 15);
+	ASSERT_EQ(0, odp_mr_rw(self->fd, p, len, NULL));
+	EXPECT_TRUE(dev_sees(self->fd, p, len, 15, NULL));
+	ASSERT_EQ(0, odp_census(self->fd, p, len, &c));
+	EXPECT_EQ(PAGES(len), c.leaves[0]);
+	EXPECT_EQ(0, c.leaves[1]);
+	munmap(p, len);
+}
+
+/* 1G page on a device that stops at 2M: 512 2M leaves */
+TEST_F(mirror, device_sizes_clamp_1g)
+{
+	struct odp_census c;
+	char *p;
+
+	if (no_hugetlb(SZ_1G, 1))
+		SKIP(return, "%s", no_hugetlb(SZ_1G, 1));
+	ASSERT_EQ(0, odp_config(self->fd, SZ_4K | SZ_2M, 4));
+	p = odp_map_hugetlb(NULL, SZ_1G, SZ_1G);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, odp_mr_rw(self->fd, p, SZ_1G, NULL));
+	ASSERT_EQ(0, odp_prefetch(self->fd, p, SZ_4K, ODP_SIM_PREFETCH_WRITE));
+	ASSERT_EQ(0, odp_census(self->fd, p, SZ_1G, &c));
+	EXPECT_EQ(512, c.leaves[1]);
+	EXPECT_EQ(0, c.leaves[2]);
+	munmap(p, SZ_1G);
+}
+
+/* 4. One MR over a hugetlb, a THP and a 4K VMA: the exact mixed census. */
+TEST_F(mirror, mixed_vma_census)
+{
+	size_t len = 7 * SZ_2M / 2;	/* 2M hugetlb, 4M THP, 1M of 4K */
+	char *base, *t, *a;
+	struct odp_census c;
+
+	if (no_hugetlb(SZ_2M, 1))
+		SKIP(return, "%s", no_hugetlb(SZ_2M, 1));
+	base = odp_reserve_va(4 * SZ_2M, SZ_2M);
+	ASSERT_NE(NULL, base);
+	ASSERT_NE(NULL, odp_map_hugetlb(base, SZ_2M, SZ_2M));
+	t = odp_map_thp(base + SZ_2M, 2 * SZ_2M, 0);
+	if (no_thp(t, 2 * SZ_2M))
+		SKIP(return, "%s", no_thp(t, 2 * SZ_2M));
+	a = odp_map_anon(base + 3 * SZ_2M, SZ_2M / 2, MADV_NOHUGEPAGE);
+	ASSERT_NE(NULL, a);
+	odp_fill(base, len, 16);
+
+	ASSERT_EQ(0, odp_mr_rw(self->fd, base, len, NULL));
+	ASSERT_EQ(0, odp_prefetch(self->fd, base, len, ODP_SIM_PREFETCH_WRITE));
+	ASSERT_EQ(0, odp_census(self->fd, base, len, &c));
+	EXPECT_EQ(3, c.leaves[1]);
+	EXPECT_EQ(256, c.leaves[0]);
+	EXPECT_EQ(0, c.leaves[2]);
+	EXPECT_EQ(PAGES(len), c.present);
+	EXPECT_TRUE(dev_sees(self->fd, base, len, 16, NULL));
+	munmap(base, 4 * SZ_2M);
+}
+
+/* 5. An MR whose ends cut through THPs: 4K leaves at the cuts, 2M inside */
+TEST_F(mirror, thp_clamped_to_mr)
+{
+	size_t len = 3 * SZ_2M;
+	char *p = odp_map_thp(NULL, len, 0);
+	char *mr;
+	struct odp_census c;
+
+	if (no_thp(p, len))
+		SKIP(return, "%s", no_thp(p, len));
+	odp_fill(p, len, 17);
+	mr = p + SZ_2M / 2;
+	ASSERT_EQ(0, odp_mr_rw(self->fd, mr, 2 * SZ_2M, NULL));
+	ASSERT_EQ(0, odp_prefetch(self->fd, mr, 2 * SZ_2M, ODP_SIM_PREFETCH_WRITE));
+	ASSERT_EQ(0, odp_census(self->fd, p, len, &c));
+	EXPECT_EQ(1, c.leaves[1]);
+	EXPECT_EQ(512, c.leaves[0]);
+	EXPECT_EQ(PAGES(2 * SZ_2M), c.present);
+	EXPECT_TRUE(dev_sees(self->fd, mr, 2 * SZ_2M, 17, NULL));
+	munmap(p, len);
+}
+
+/*
+ * A VMA boundary inside a 2M block of contiguous pages: 4K leaves. Once
+ * the VMAs merge again, the same pages give one 2M leaf.
+ */
+TEST_F(mirror, thp_clamped_to_vma)
+{
+	char *p = odp_map_thp(NULL, SZ_2M, 0);
+	struct odp_census c;
+
+	if (no_thp(p, SZ_2M))
+		SKIP(return, "%s", no_thp(p, SZ_2M));
+	odp_fill(p, SZ_2M, 18);
+	ASSERT_EQ(0, madvise(p + SZ_2M / 2, SZ_2M / 2, MADV_DONTFORK));
+	if (odp_one_vma(p, SZ_2M) || !odp_phys_contiguous(p, SZ_2M))
+		SKIP(goto out, "no VMA split over contiguous pages");
+	ASSERT_EQ(0, odp_mr_rw(self->fd, p, SZ_2M, NULL));
+	ASSERT_EQ(0, odp_prefetch(self->fd, p, SZ_2M, ODP_SIM_PREFETCH_WRITE));
+	ASSERT_EQ(0, odp_census(self->fd, p, SZ_2M, &c));
+	EXPECT_EQ(0, c.leaves[1]);
+	EXPECT_EQ(512, c.leaves[0]);
+
+	ASSERT_EQ(0, madvise(p + SZ_2M / 2, SZ_2M / 2, MADV_DOFORK));
+	if (!odp_one_vma(p, SZ_2M))
+		SKIP(goto out, "the VMAs did not merge back");
+	ASSERT_EQ(0, odp_prefetch(self->fd, p, SZ_2M, ODP_SIM_PREFETCH_WRITE));
+	ASSERT_EQ(0, odp_census(self->fd, p, SZ_2M, &c));
+	EXPECT_EQ(1, c.leaves[1]);
+	EXPECT_EQ(0, c.leaves[0]);
+	EXPECT_TRUE(dev_sees(self->fd, p, SZ_2M, 18, NULL));
+out:
+	munmap(p, SZ_2M);
+}
+
+/*
+ * A 2M leaf over a PTE-mapped, physically contiguous THP (the contiguity
+ * rule, not the CPU map order, built it).
+ */
+static char *pte_mapped_2m_leaf(struct __test_metadata *_metadata, int fd,
+				__u64 gen)
+{
+	char *p = odp_map_thp(NULL, SZ_2M, 0);
+	struct odp_census c;
+
+	if (!p)
+		return NULL;
+	odp_fill(p, SZ_2M, gen);
+	if (!odp_thp_to_ptes(p)) {
+		munmap(p, SZ_2M);
+		return NULL;
+	}
+	EXPECT_EQ(0, odp_mr_rw(fd, p, SZ_2M, NULL));
+	EXPECT_EQ(0, odp_prefetch(fd, p, SZ_2M, ODP_SIM_PREFETCH_WRITE));
+	EXPECT_EQ(0, odp_census(fd, p, SZ_2M, &c));
+	EXPECT_EQ(1, c.leaves[1]);
+	return p;
+}
+
+/*
+ * 6. A partial invalidation inside a 2M leaf: MADV_DONTNEED of one 4K page
+ * splits the leaf, clears that page only, and the other 511 stay mapped:
+ * read without a single device fault.
+ */
+TEST_F(mirror, dontneed_4k_splits_leaf)
+{
+	char *p = pte_mapped_2m_leaf(_metadata, self->fd, 19);
+	char *gone = p + 100 * SZ_4K;
+	char *buf = malloc(SZ_4K), *zero = calloc(1, SZ_4K);
+	struct odp_sim_stats before, after;
+	struct odp_census c;
+	__u64 faults;
+
+	if (no_pte_thp(p))
+		SKIP(return, "%s", no_pte_thp(p));
+	ASSERT_EQ(0, odp_stats(self->fd, &before));
+	ASSERT_EQ(0, madvise(gone, SZ_4K, MADV_DONTNEED));
+	ASSERT_EQ(0, odp_stats(self->fd, &after));
+	EXPECT_EQ(before.splits + 1, after.splits);
+	EXPECT_EQ(before.fallbacks, after.fallbacks);
+	ASSERT_EQ(0, odp_census(self->fd, p, SZ_2M, &c));
+	EXPECT_EQ(511, c.present);
+	EXPECT_EQ(511, c.leaves[0]);
+	EXPECT_TRUE(dev_sees(self->fd, p, gone - p, 19, &faults));
+	EXPECT_EQ(0, faults);
+	EXPECT_TRUE(dev_sees(self->fd, gone + SZ_4K, p + SZ_2M - gone - SZ_4K, 19, &faults));
+	EXPECT_EQ(0, faults);
+	ASSERT_EQ(0, odp_stats(self->fd, &after));
+	EXPECT_EQ(before.faults, after.faults);
+	/* the page itself reads zeros after one refault */
+	ASSERT_EQ(0, odp_dev_read(self->fd, gone, buf, SZ_4K, &faults));
+	EXPECT_EQ(1, faults);
+	EXPECT_EQ(0, memcmp(buf, zero, SZ_4K));
+	free(buf);
+	free(zero);
+	munmap(p, SZ_2M);
+}
+
+/* Without reserve pages the whole leaf is dropped, and that is counted. */
+TEST_F(mirror, dontneed_4k_fallback_without_reserve)
+{
+	struct odp_sim_stats before, after;
+	struct odp_census c;
+	__u64 faults;
+	char *p;
+
+	ASSERT_EQ(0, odp_config(self->fd, SZ_4K | SZ_2M | SZ_1G, 0));
+	p = pte_mapped_2m_leaf(_metadata, self->fd, 20);
+	if (no_pte_thp(p))
+		SKIP(return, "%s", no_pte_thp(p));
+	ASSERT_EQ(0, odp_stats(self->fd, &before));
+	EXPECT_EQ(0, before.reserve);
+	ASSERT_EQ(0, madvise(p + 5 * SZ_4K, SZ_4K, MADV_DONTNEED));
+	ASSERT_EQ(0, odp_stats(self->fd, &after));
+	EXPECT_EQ(before.fallbacks + 1, after.fallbacks);
+	EXPECT_EQ(before.splits, after.splits);
+	ASSERT_EQ(0, odp_census(self->fd, p, SZ_2M, &c));
+	EXPECT_EQ(0, c.present);
+	/* correct all the same, after refaults */
+	EXPECT_TRUE(dev_sees(self->fd, p + 6 * SZ_4K, SZ_2M / 2, 20, &faults));
+	EXPECT_GT(faults, 0);
+	munmap(p, SZ_2M);
+}
+
+/*
+ * munmap of 4K inside a 2M leaf. Splitting the VMA, the kernel invalidates
+ * the whole 2M block first (__split_huge_pmd() does, even when the block
+ * is PTE-mapped), so the whole leaf goes: no split is expected here. The
+ * device sees the hole, and the rest again after refaults.
+ */
+TEST_F(mirror, munmap_4k_clears_whole_leaf)
+{
+	char *p = pte_mapped_2m_leaf(_metadata, self->fd, 21);
+	char *hole = p + 100 * SZ_4K;
+	struct odp_sim_stats before, after;
+	struct odp_census c;
+	__u64 faults;
+	char buf[64];
+
+	if (no_pte_thp(p))
+		SKIP(return, "%s", no_pte_thp(p));
+	ASSERT_EQ(0, odp_stats(self->fd, &before));
+	ASSERT_EQ(0, munmap(hole, SZ_4K));
+	ASSERT_EQ(0, odp_stats(self->fd, &after));
+	EXPECT_EQ(before.splits, after.splits);
+	EXPECT_EQ(before.fallbacks, after.fallbacks);
+	EXPECT_GT(after.invalidations, before.invalidations);
+	ASSERT_EQ(0, odp_census(self->fd, p, SZ_2M, &c));
+	EXPECT_EQ(0, c.present);
+	EXPECT_EQ(-EFAULT, odp_dev_read(self->fd, hole, buf, sizeof(buf), NULL));
+	EXPECT_TRUE(dev_sees(self->fd, p, hole - p, 21, &faults));
+	EXPECT_GT(faults, 0);
+	EXPECT_TRUE(dev_sees(self->fd, hole + SZ_4K, p + SZ_2M - hole - SZ_4K, 21, NULL));
+	ASSERT_EQ(0, odp_census(self->fd, p, SZ_2M, &c));
+	EXPECT_EQ(511, c.leaves[0]);
+	munmap(p, SZ_2M);
+}
+
+/* The same for a PMD-mapped THP: the CPU order built the leaf. */
+TEST_F(mirror, thp_pmd_munmap_clears_whole)
+{
+	char *p = odp_map_thp(NULL, SZ_2M, 0);
+	struct odp_sim_stats before, after;
+	struct odp_census c;
+
+	if (no_thp(p, SZ_2M))
+		SKIP(return, "%s", no_thp(p, SZ_2M));
+	odp_fill(p, SZ_2M, 21);
+	ASSERT_EQ(0, odp_mr_rw(self->fd, p, SZ_2M, NULL));
+	ASSERT_EQ(0, odp_prefetch(self->fd, p, SZ_2M, ODP_SIM_PREFETCH_WRITE));
+	ASSERT_EQ(0, odp_stats(self->fd, &before));
+	ASSERT_EQ(1, before.leaves[1]);
+	ASSERT_EQ(0, munmap(p + SZ_4K, SZ_4K));
+	ASSERT_EQ(0, odp_stats(self->fd, &after));
+	EXPECT_EQ(before.splits, after.splits);
+	ASSERT_EQ(0, odp_census(self->fd, p, SZ_2M, &c));
+	EXPECT_EQ(0, c.present);
+	EXPECT_TRUE(dev_sees(self->fd, p + 2 * SZ_4K, SZ_2M - 2 * SZ_4K, 21, NULL));
+	ASSERT_EQ(0, odp_census(self->fd, p, SZ_2M, &c));
+	EXPECT_EQ(510, c.leaves[0]);
+	munmap(p, SZ_2M);
+}
+
+/*
+ * 7. mprotect(PROT_READ) of 4K inside a 2M leaf: device writes fail there
+ * only. PROTECTION_VMA clears, never just downgrades; the VMA split
+ * invalidates the whole block, as for munmap.
+ */
+TEST_F(mirror, mprotect_4k_inside_leaf)
+{
+	char *p = pte_mapped_2m_leaf(_metadata, self->fd, 22);
+	char *ro = p + 200 * SZ_4K;
+	struct odp_census c;
+	__u64 faults;
+
+	if (no_pte_thp(p))
+		SKIP(return, "%s", no_pte_thp(p));
+	ASSERT_EQ(0, mprotect(ro, SZ_4K, PROT_READ));
+	ASSERT_EQ(0, odp_census(self->fd, ro, SZ_4K, &c));
+	EXPECT_EQ(0, c.present);
+	EXPECT_EQ(-EFAULT, dev_put(self->fd, ro, SZ_4K, 23, &faults));
+	EXPECT_EQ(1, faults);
+	EXPECT_TRUE(odp_check(ro, ro, SZ_4K, 22));
+	ASSERT_EQ(0, dev_put(self->fd, ro - SZ_4K, SZ_4K, 23, NULL));
+	ASSERT_EQ(0, dev_put(self->fd, ro + SZ_4K, SZ_4K, 23, NULL));
+	EXPECT_TRUE(odp_check(ro - SZ_4K, ro - SZ_4K, SZ_4K, 23));
+	EXPECT_TRUE(odp_check(ro + SZ_4K, ro + SZ_4K, SZ_4K, 23));
+	/* readable, and mapped read-only for the device */
+	EXPECT_TRUE(dev_sees(self->fd, ro, SZ_4K, 22, &faults));
+	EXPECT_EQ(1, faults);
+	ASSERT_EQ(0, odp_census(self->fd, ro, SZ_4K, &c));
+	EXPECT_EQ(1, c.present);
+	EXPECT_EQ(0, c.writable);
+	/* a device write through the whole range stops at that page */
+	EXPECT_EQ(-EFAULT, dev_put(self->fd, p, SZ_2M, 24, NULL));
+	EXPECT_TRUE(odp_check(p, p, ro - p, 24));
+	EXPECT_TRUE(odp_check(ro, ro, SZ_4K, 22));
+	munmap(p, SZ_2M);
+}
+
+/* 8. MADV_COLLAPSE after a hole was refilled: back to one 2M leaf. */
+TEST_F(mirror, collapse_back_to_2m)
+{
+	char *p = pte_mapped_2m_leaf(_metadata, self->fd, 25);
+	char *gone = p + 300 * SZ_4K;
+	struct odp_census c;
+	int tries, ret;
+
+	if (no_pte_thp(p))
+		SKIP(return, "%s", no_pte_thp(p));
+	ASSERT_EQ(0, madvise(gone, SZ_4K, MADV_DONTNEED));
+	odp_fill(gone, SZ_4K, 25);	/* a new page, elsewhere */
+	EXPECT_TRUE(dev_sees(self->fd, p, SZ_2M, 25, NULL));
+	ASSERT_EQ(0, odp_census(self->fd, p, SZ_2M, &c));
+	EXPECT_EQ(0, c.leaves[1]);
+	EXPECT_EQ(512, c.leaves[0]);
+
+	for (tries = 0; tries < 10; tries++) {
+		ret = madvise(p, SZ_2M, MADV_COLLAPSE);
+		if (!ret || errno != EAGAIN)
+			break;
+	}
+	if (ret && errno == EINVAL)
+		SKIP(goto out, "this kernel has no MADV_COLLAPSE");
+	ASSERT_EQ(0, ret) TH_LOG("MADV_COLLAPSE: %s", strerror(errno));
+	ASSERT_EQ(2048, odp_anon_huge_kb(p));
+	EXPECT_TRUE(dev_sees(self->fd, p, SZ_2M, 25, NULL));
+	ASSERT_EQ(0, odp_census(self->fd, p, SZ_2M, &c));
+	EXPECT_EQ(1, c.leaves[1]);
+	EXPECT_EQ(0, c.leaves[0]);
+out:
+	munmap(p, SZ_2M);
+}
+
+/*
+ * 9. fork: the parent's entries are write-protected, not dropped; a device
+ * write then breaks COW in the parent only; the child keeps its data.
+ */
+TEST_F(mirror, fork_cow_follows_parent)
+{
+	size_t len = 16 * SZ_4K;
+	char *p = odp_map_anon(NULL, len, MADV_NOHUGEPAGE);
+	int to_child[2], to_parent[2], status;
+	struct odp_census c;
+	__u64 faults;
+	char token = 0;
+	pid_t pid;
+
+	ASSERT_NE(NULL, p);
+	odp_fill(p, len, 26);
+	ASSERT_EQ(0, odp_mr_rw(self->fd, p, len, NULL));
+	ASSERT_EQ(0, odp_prefetch(self->fd, p, len, ODP_SIM_PREFETCH_WRITE));
+	ASSERT_EQ(0, pipe(to_child));
+	ASSERT_EQ(0, pipe(to_parent));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		struct odp_sim_version v = { .size = sizeof(v) };
+		int bad = 0;
+
+		/* the fd is the parent's address space, not ours */
+		if (odp_ioctl(self->fd, ODP_SIM_IOC_VERSION, &v) != -EPERM)
+			bad |= 1;
+		odp_fill(p, len, 27);
+		if (write(to_parent[1], &token, 1) != 1 ||
+		    read(to_child[0], &token, 1) != 1)
+			bad |= 2;
+		if (!odp_check(p, p, len, 27))
+			bad |= 4;
+		_exit(bad);
+	}
+	ASSERT_EQ(1, read(to_parent[0], &token, 1));
+	ASSERT_EQ(0, odp_census(self->fd, p, len, &c));
+	EXPECT_EQ(PAGES(len), c.present);
+	EXPECT_EQ(0, c.writable);
+	EXPECT_TRUE(dev_sees(self->fd, p, len, 26, &faults));
+	EXPECT_EQ(0, faults);
+	ASSERT_EQ(0, dev_put(self->fd, p, len, 28, &faults));
+	EXPECT_GT(faults, 0);
+	EXPECT_TRUE(odp_check(p, p, len, 28));
+	ASSERT_EQ(1, write(to_child[1], &token, 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	munmap(p, len);
+}
+
+/* 10. migration between NUMA nodes: entries repaired, data intact */
+static int numa_nodes(void)
+{
+	int n = 0;
+	char path[64];
+
+	for (;;) {
+		snprintf(path, sizeof(path), "/sys/devices/system/node/node%d", n);
+		if (access(path, F_OK))
+			return n;
+		n++;
+	}
+}
+
+static long move_pages_raw(unsigned long count, void **pages, const int *nodes,
+			   int *status)
+{
+	return syscall(__NR_move_pages, 0, count, pages, nodes, status, 1 << 1);
+}
+
+static void migrate_and_check(struct __test_metadata *_metadata, int fd,
+			      char *p, size_t len, __u64 gen)
+{
+	unsigned long n = PAGES(len), i;
+	void **pages = calloc(n, sizeof(*pages));
+	int *nodes = calloc(n, sizeof(int)), *status = calloc(n, sizeof(int));
+	struct odp_sim_stats before, after;
+	struct odp_census c;
+	__u64 pfn0 = odp_pfn(p), faults;
+
+	ASSERT_TRUE(pages && nodes && status);
+	for (i = 0; i < n; i++)
+		pages[i] = p + i * SZ_4K;
+	ASSERT_EQ(0, move_pages_raw(n, pages, NULL, status));
+	for (i = 0; i < n; i++)
+		nodes[i] = !status[0];
+	ASSERT_EQ(0, odp_stats(fd, &before));
+	ASSERT_EQ(0, move_pages_raw(n, pages, nodes, status));
+	ASSERT_EQ(0, move_pages_raw(n, pages, NULL, status));
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(nodes[0], status[i]);
+	EXPECT_NE(pfn0, odp_pfn(p));
+	ASSERT_EQ(0, odp_stats(fd, &after));
+	EXPECT_GT(after.invalidations, before.invalidations);
+	ASSERT_EQ(0, odp_census(fd, p, len, &c));
+	EXPECT_EQ(0, c.present);
+	EXPECT_TRUE(dev_sees(fd, p, len, gen, &faults));
+	EXPECT_GT(faults, 0);
+	ASSERT_EQ(0, odp_census(fd, p, len, &c));
+	EXPECT_EQ(n, c.present);
+	free(pages);
+	free(nodes);
+	free(status);
+}
+
+TEST_F(mirror, migrate_4k_between_nodes)
+{
+	size_t len = 32 * SZ_4K;
+	char *p = odp_map_anon(NULL, len, MADV_NOHUGEPAGE);
+
+	if (numa_nodes() < 2)
+		SKIP(return, "one NUMA node");
+	ASSERT_NE(NULL, p);
+	odp_fill(p, len, 29);
+	ASSERT_EQ(0, odp_mr_rw(self->fd, p, len, NULL));
+	ASSERT_EQ(0, odp_prefetch(self->fd, p, len, ODP_SIM_PREFETCH_WRITE));
+	migrate_and_check(_metadata, self->fd, p, len, 29);
+	munmap(p, len);
+}
+
+TEST_F(mirror, migrate_thp_between_nodes)
+{
+	char *p = odp_map_thp(NULL, SZ_2M, 0);
+	struct odp_census c;
+
+	if (numa_nodes() < 2)
+		SKIP(return, "one NUMA node");
+	if (no_thp(p, SZ_2M))
+		SKIP(return, "%s", no_thp(p, SZ_2M));
+	odp_fill(p, SZ_2M, 30);
+	ASSERT_EQ(0, odp_mr_rw(self->fd, p, SZ_2M, NULL));
+	ASSERT_EQ(0, odp_prefetch(self->fd, p, SZ_2M, ODP_SIM_PREFETCH_WRITE));
+	migrate_and_check(_metadata, self->fd, p, SZ_2M, 30);
+	/* the leaf follows what the CPU maps after migration */
+	ASSERT_EQ(0, odp_census(self->fd, p, SZ_2M, &c));
+	if (odp_anon_huge_kb(p) == 2048)
+		EXPECT_EQ(1, c.leaves[1]);
+	munmap(p, SZ_2M);
+}
+
+/* Dirty entries mark their pages dirty when they leave the table. */
+TEST_F(mirror, dirty_propagates_on_unmap)
+{
+	size_t len = 16 * SZ_4K;
+	char *p = odp_map_anon(NULL, len, MADV_NOHUGEPAGE);
+	struct odp_sim_stats before, after;
+
+	ASSERT_NE(NULL, p);
+	odp_fill(p, len, 31);
+	ASSERT_EQ(0, odp_mr_rw(self->fd, p, len, NULL));
+	ASSERT_EQ(0, dev_put(self->fd, p, len / 2, 32, NULL));
+	ASSERT_TRUE(dev_sees(self->fd, p + len / 2, len / 2, 31, NULL));
+	ASSERT_EQ(0, odp_stats(self->fd, &before));
+	ASSERT_EQ(0, munmap(p, len));
+	ASSERT_EQ(0, odp_stats(self->fd, &after));
+	EXPECT_EQ(before.dirty_propagations + PAGES(len) / 2, after.dirty_propagations);
+}
+
+/* Unregistering an MR clears its entries; the device loses access. */
+TEST_F(mirror, unregister_clears)
+{
+	size_t len = 16 * SZ_4K;
+	char *p = odp_map_anon(NULL, len, MADV_NOHUGEPAGE);
+	struct odp_census c;
+	__u32 h;
+	char buf[8];
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, odp_mr_rw(self->fd, p, len, &h));
+	ASSERT_EQ(0, odp_prefetch(self->fd, p, len, ODP_SIM_PREFETCH_WRITE));
+	ASSERT_EQ(0, odp_mr_unreg(self->fd, h));
+	ASSERT_EQ(0, odp_census(self->fd, p, len, &c));
+	EXPECT_EQ(0, c.present);
+	EXPECT_EQ(-EFAULT, odp_dev_read(self->fd, p, buf, sizeof(buf), NULL));
+	EXPECT_EQ(-ENOENT, odp_mr_unreg(self->fd, h));
+	munmap(p, len);
+}
+
+/* The implicit MR reaches everything outside explicit MRs, read-write. */
+TEST_F(mirror, implicit_mr)
+{
+	size_t len = 16 * SZ_4K;
+	char *p = odp_map_anon(NULL, len, MADV_NOHUGEPAGE);
+	char *ro = p + 4 * SZ_4K;
+	struct odp_sim_stats st;
+	struct odp_census c;
+	char buf[8];
+
+	ASSERT_NE(NULL, p);
+	odp_fill(p, len, 33);
+	EXPECT_EQ(-EFAULT, odp_dev_read(self->fd, p, buf, sizeof(buf), NULL));
+	ASSERT_EQ(0, odp_implicit(self->fd, true));
+	EXPECT_TRUE(dev_sees(self->fd, p, len, 33, NULL));
+	ASSERT_EQ(0, dev_put(self->fd, p, len, 34, NULL));
+	ASSERT_EQ(0, odp_stats(self->fd, &st));
+	EXPECT_GE(st.implicit_chunks, 1);
+	/* an explicit read-only MR inside takes its range over */
+	ASSERT_EQ(0, odp_mr_reg(self->fd, ro, 2 * SZ_4K, ODP_SIM_ACCESS_READ, NULL));
+	ASSERT_EQ(0, odp_census(self->fd, ro, 2 * SZ_4K, &c));
+	EXPECT_EQ(0, c.present);
+	EXPECT_EQ(-EACCES, dev_put(self->fd, ro, SZ_4K, 35, NULL));
+	EXPECT_TRUE(dev_sees(self->fd, ro, 2 * SZ_4K, 34, NULL));
+	ASSERT_EQ(0, dev_put(self->fd, ro + 2 * SZ_4K, SZ_4K, 35, NULL));
+	EXPECT_TRUE(odp_check(ro + 2 * SZ_4K, ro + 2 * SZ_4K, SZ_4K, 35));
+	/* off: only the explicit MR stays reachable */
+	ASSERT_EQ(0, odp_implicit(self->fd, false));
+	ASSERT_EQ(0, odp_census(self->fd, p, len, &c));
+	EXPECT_EQ(2, c.present);
+	EXPECT_EQ(-EFAULT, odp_dev_read(self->fd, p, buf, sizeof(buf), NULL));
+	EXPECT_TRUE(dev_sees(self->fd, ro, 2 * SZ_4K, 34, NULL));
+	ASSERT_EQ(0, odp_stats(self->fd, &st));
+	EXPECT_EQ(0, st.implicit_chunks);
+	munmap(p, len);
+}
+
+/* 11. Exit and close with MRs live and the device busy. */
+struct reader {
+	int fd;
+	char *p;
+	size_t len;
+};
+
+static void *read_forever(void *arg)
+{
+	struct reader *r = arg;
+	char *buf = malloc(r->len);
+
+	for (;;)
+		odp_dev_read(r->fd, r->p, buf, r->len, NULL);
+	return NULL;
+}
+
+TEST(exit_with_device_busy)
+{
+	int round;
+
+	for (round = 0; round < 4; round++) {
+		int status;
+		pid_t pid = fork();
+
+		ASSERT_GE(pid, 0);
+		if (!pid) {
+			struct reader r = { .fd = odp_open(), .len = 4 * SZ_2M };
+			pthread_t t;
+
+			r.p = odp_map_anon(NULL, r.len, MADV_HUGEPAGE);
+			if (r.fd < 0 || !r.p)
+				_exit(1);
+			memset(r.p, round, r.len);
+			if (odp_mr_rw(r.fd, r.p, r.len / 2, NULL) || odp_implicit(r.fd, true))
+				_exit(2);
+			if (pthread_create(&t, NULL, read_forever, &r))
+				_exit(3);
+			usleep(20000 * (round + 1));
+			if (round & 1)
+				munmap(r.p, r.len);
+			_exit(0);	/* with the reader mid-ioctl */
+		}
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		ASSERT_TRUE(WIFEXITED(status));
+		ASSERT_EQ(0, WEXITSTATUS(status));
+	}
+}
+
+TEST(close_with_mrs_live)
+{
+	size_t len = 2 * SZ_2M;
+	char *p = odp_map_anon(NULL, len, MADV_HUGEPAGE);
+	int fd = odp_open(), round;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_GE(fd, 0);
+	memset(p, 1, len);
+	for (round = 0; round < 3; round++) {
+		ASSERT_EQ(0, odp_mr_rw(fd, p, SZ_2M, NULL));
+		ASSERT_EQ(0, odp_mr_reg(fd, p + SZ_2M, SZ_4K, ODP_SIM_ACCESS_READ, NULL));
+		ASSERT_EQ(0, odp_implicit(fd, true));
+		ASSERT_EQ(0, odp_prefetch(fd, p, len, ODP_SIM_PREFETCH_READ));
+		ASSERT_EQ(0, dev_put(fd, p, SZ_4K, 36, NULL));
+		close(fd);
+		fd = odp_open();
+		ASSERT_GE(fd, 0);
+	}
+	close(fd);
+	munmap(p, len);
+}
+
+TEST_HARNESS_MAIN
