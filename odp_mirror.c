@@ -58,6 +58,7 @@
 #include <linux/module.h>
 #include <linux/rwsem.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/xarray.h>
 
@@ -713,6 +714,11 @@ static int odp_do_fault(struct odp_mirror *m, unsigned long va,
 					   ODP_BATCH_SIZE), &next);
 		if (ret)
 			break;
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		cond_resched();
 	}
 	up_read(&m->mr_sem);
 
@@ -751,8 +757,8 @@ out_mm:
  * covers the range, or the CPU mapping does not allow the access (a write
  * to a read-only mapping); -EACCES for a write to a read-only MR; -EBUSY
  * when invalidations kept racing the fault for HMM_RANGE_DEFAULT_TIMEOUT;
- * -ESRCH if the process has exited; -ENOMEM. The part before an error may
- * be mapped.
+ * -ESRCH if the process has exited; -EINTR on a fatal signal; -ENOMEM. The
+ * part before an error may be mapped.
  */
 int odp_mirror_fault(struct odp_mirror *m, unsigned long va,
 		     unsigned long length, unsigned int flags)

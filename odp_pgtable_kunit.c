@@ -10,8 +10,10 @@
 #include <linux/prandom.h>
 #include <linux/random.h>
 #include <linux/spinlock.h>
+#include <linux/sched.h>
 #include <linux/vmalloc.h>
 
+#include "odp_compat.h"
 #include "odp_pgtable.h"
 
 static unsigned int seed;
@@ -697,7 +699,7 @@ static bool rnd_check(struct rnd_test *r, u64 va, u64 end)
 	struct kunit *test = r->t->test;
 	struct odp_pt_leaf leaf;
 	struct odp_pt_iter it;
-	u64 covered = 0, present = 0, k;
+	u64 covered = 0, present = 0, leaves = 0, k;
 	bool ok = true;
 
 	mutex_lock(&r->t->lock);
@@ -721,6 +723,8 @@ static bool rnd_check(struct rnd_test *r, u64 va, u64 end)
 			}
 		}
 		covered += (to - from) / K4;
+		if (!(++leaves % 4096))
+			cond_resched();
 	}
 	for (k = (va - RND_BASE) / K4; k < (end - RND_BASE) / K4; k++)
 		present += r->model[k] & 1;
@@ -805,6 +809,7 @@ static void pt_randomized(struct kunit *test)
 				      step, op, va, len, pfn);
 		if (step % 100 == 99)
 			KUNIT_ASSERT_TRUE(test, rnd_check(&r, RND_BASE, RND_BASE + RND_SPAN));
+		cond_resched();
 	}
 	KUNIT_ASSERT_TRUE(test, rnd_check(&r, RND_BASE, RND_BASE + RND_SPAN));
 	/* nothing outside the span, and the accounting agrees with a walk */
@@ -841,7 +846,7 @@ static struct kunit_case odp_pt_cases[] = {
 	KUNIT_CASE(pt_best_shift),
 	KUNIT_CASE(pt_invalid_args),
 	KUNIT_CASE(pt_table_memory),
-	KUNIT_CASE(pt_randomized),
+	KUNIT_CASE_SLOW(pt_randomized),
 	{}
 };
 

@@ -260,6 +260,7 @@ static long odp_sim_rw(struct odp_sim *s, void __user *uarg, bool write)
 			break;
 		}
 		done += n;
+		cond_resched();
 	}
 	kvfree(bounce);
 	if (copy_to_user(uarg, &a, sizeof(a)) && !ret)

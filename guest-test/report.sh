@@ -24,7 +24,8 @@ for suite in $(sed -n 's/^ODP-BEGIN //p' "$res"); do
 	body=$(awk -v s="$suite" '$0 == "ODP-BEGIN " s {p = 1; next}
 				 p && /^ODP-END / {exit} p' "$res")
 	end=$(grep -m1 "^ODP-END $suite " "$res")
-	rc=${end##*rc=}
+	rc=$(echo "$end" | sed -n 's/.* rc=\([0-9]*\).*/\1/p')
+	secs=$(echo "$end" | sed -n 's/.* time=\([0-9.]*\).*/ in \1 s/p')
 	# Test lines: nested ones for KUnit (the unindented one is the suite).
 	case $suite in
 	kunit:*) echo "$body" | grep -E '^    (not )?ok [0-9]+ ' | sed 's/^    //' ;;
@@ -43,7 +44,7 @@ for suite in $(sed -n 's/^ODP-BEGIN //p' "$res"); do
 	elif [ $((p + f + s)) = 0 ]; then
 		f=1 note=" (no test ran)"
 	fi
-	echo "# $label $suite: $p passed, $f failed, $s skipped$note"
+	echo "# $label $suite: $p passed, $f failed, $s skipped$secs$note"
 	tp=$((tp + p)) tf=$((tf + f)) ts=$((ts + s))
 done
 
