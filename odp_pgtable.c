@@ -149,27 +149,70 @@ struct pt_op {
 	bool fallback;		/* clear whole leaves instead of splitting */
 	unsigned int need;
 	unsigned int nr_pages;
-	struct list_head pages;	/* zeroed pages for new tables */
+	struct list_head pages;	/* pages for new tables */
+	struct odp_pt_reserve *direct;	/* or take them from this reserve */
 	/* merged leaves must lie inside [merge_lo, merge_hi] */
 	u64 merge_lo;
 	u64 merge_hi;
-	/* PT_MAP */
+	/* PT_MAP: a run from frame0, or one entry of frames[] per page */
 	u64 va0;
 	u64 frame0;
 	bool write;
+	const unsigned long *frames;
+	struct odp_pt_frame_format fmt;
+	u64 *fresh;		/* the table this operation made, still empty */
 };
+
+static const struct odp_pt_frame_format pt_default_format = {
+	.frame_mask = ~ODP_PT_FRAME_WRITE,
+	.write_mask = ODP_PT_FRAME_WRITE,
+};
+
+static inline unsigned long op_entry(const struct pt_op *op, u64 va)
+{
+	return op->frames[(va - op->va0) >> PT_SHIFT];
+}
 
 static inline u64 op_frame(const struct pt_op *op, u64 va)
 {
+	if (op->frames)
+		return op_entry(op, va) & op->fmt.frame_mask;
 	return op->frame0 + ((va - op->va0) >> PT_SHIFT);
+}
+
+/*
+ * Are the @n entries of the array from @va present, their frames
+ * contiguous and of one permission? Frames are the low bits, so entry k
+ * minus k must equal the first in every bit that matters.
+ */
+static bool op_frames_contiguous(const struct pt_op *op, u64 va, u64 n)
+{
+	const unsigned long *f = &op->frames[(va - op->va0) >> PT_SHIFT];
+	unsigned long cmp = op->fmt.frame_mask | op->fmt.write_mask |
+			    op->fmt.present_mask;
+	u64 k;
+
+	if ((f[0] & op->fmt.present_mask) != op->fmt.present_value)
+		return false;
+	for (k = n - 1; k > 0; k--)
+		if (((f[k] - k) ^ f[0]) & cmp)
+			return false;
+	return true;
 }
 
 static u64 *op_take_table(struct pt_op *op)
 {
-	struct page *page = list_first_entry(&op->pages, struct page, lru);
+	struct page *page;
 
+	if (op->direct) {
+		/* the reserve was seen to hold enough for the worst case */
+		page = list_first_entry(&op->direct->pages, struct page, lru);
+		op->direct->nr--;
+	} else {
+		page = list_first_entry(&op->pages, struct page, lru);
+		op->nr_pages--;
+	}
 	list_del(&page->lru);
-	op->nr_pages--;
 	set_page_private(page, 0);
 	op->pt->stats.tables++;
 	op->pt->stats.tables_allocated++;
@@ -238,12 +281,15 @@ static void op_clear_entry(struct pt_op *op, u64 *table, unsigned int i,
 }
 
 /*
- * Give entry @i of @table (level @level > 0) a child table: an empty one,
- * or, when the entry is a huge leaf, one whose 512 leaves keep the leaf's
- * targets and permissions (a split).
+ * Give entry @i of @table (level @level > 0), which the operation works
+ * on over [va, end), a child table: when the entry is a huge leaf, one
+ * whose 512 leaves keep the leaf's targets and permissions (a split);
+ * else an empty one. Table pages come uncleared: a split writes every
+ * entry, and a new level-0 table is cleared only outside [va, end), which
+ * op_set_ptes() writes whole.
  */
 static u64 *op_make_child(struct pt_op *op, u64 *table, unsigned int i,
-			  unsigned int level)
+			  unsigned int level, u64 va, u64 end)
 {
 	u64 e = table[i];
 	u64 *child = op_take_table(op);
@@ -253,12 +299,21 @@ static u64 *op_make_child(struct pt_op *op, u64 *table, unsigned int i,
 		u64 step = lvl_frames(level - 1);
 
 		for (k = 0; k < PT_ENTRIES; k++)
-			tbl_write(child, k, ent_mk_leaf(ent_frame(e) + k * step,
-							e & ENT_WRITE, e & ENT_DIRTY));
+			WRITE_ONCE(child[k], ent_mk_leaf(ent_frame(e) + k * step,
+							 e & ENT_WRITE, e & ENT_DIRTY));
+		set_page_private(virt_to_page(child), PT_ENTRIES);
 		op->pt->stats.leaves[level]--;
 		op->pt->stats.leaves[level - 1] += PT_ENTRIES;
 		op->pt->stats.splits++;
 		op->res->splits++;
+	} else if (level == 1) {
+		unsigned int first = lvl_index(va, 0), last = lvl_index(end - 1, 0);
+
+		memset(child, 0, first * sizeof(*child));
+		memset(child + last + 1, 0, (PT_ENTRIES - 1 - last) * sizeof(*child));
+		op->fresh = child;
+	} else {
+		clear_page(child);
 	}
 	tbl_write(table, i, ent_mk_table(child));
 	return child;
@@ -337,17 +392,67 @@ static bool op_leaf_fits(const struct pt_op *op, unsigned int level, u64 va,
 {
 	if (!lvl_supported(op->pt, level) || next - va != lvl_size(level))
 		return false;
-	return odp_pt_best_shift(op->pt->pgsize_bitmap, va, op_frame(op, va),
-				 next - va) >= lvl_shift(level);
+	if (odp_pt_best_shift(op->pt->pgsize_bitmap, va, op_frame(op, va),
+			      next - va) < lvl_shift(level))
+		return false;
+	return !op->frames || op_frames_contiguous(op, va, lvl_frames(level));
 }
 
 static void op_set_leaf(struct pt_op *op, u64 *table, unsigned int i,
 			unsigned int level, u64 va)
 {
 	op_clear_entry(op, table, i, level, va);
-	tbl_write(table, i, ent_mk_leaf(op_frame(op, va), op->write, false));
+	tbl_write(table, i, ent_mk_leaf(op_frame(op, va), op->frames ?
+					op_entry(op, va) & op->fmt.write_mask : op->write,
+					false));
 	op->pt->stats.leaves[level]++;
 	op->res->installed[level]++;
+}
+
+/*
+ * Level 0 of a map, the hot loop: one 4K leaf per entry of [va, end) in
+ * @table, the present count and the statistics updated once. A table the
+ * operation has just made holds nothing to replace, and garbage in
+ * [va, end): absent entries are written too.
+ */
+static void op_set_ptes(struct pt_op *op, u64 *table, u64 va, u64 end)
+{
+	u64 *ep = &table[lvl_index(va, 0)];
+	u64 n = (end - va) >> PT_SHIFT, k, added = 0, mapped = 0;
+	struct page *page = virt_to_page(table);
+	bool fresh = table == op->fresh;
+
+	for (k = 0; k < n; k++) {
+		u64 e, old;
+
+		if (op->frames) {
+			const struct odp_pt_frame_format *fmt = &op->fmt;
+			unsigned long q = op->frames[((va - op->va0) >> PT_SHIFT) + k];
+
+			if ((q & fmt->present_mask) != fmt->present_value) {
+				if (fresh)
+					WRITE_ONCE(ep[k], 0);
+				continue;
+			}
+			e = ENT_PRESENT | ENT_LEAF |
+			    FIELD_PREP(ENT_FRAME, q & fmt->frame_mask) |
+			    ((q & fmt->write_mask) ? ENT_WRITE : 0);
+		} else {
+			e = ent_mk_leaf(op_frame(op, va + (k << PT_SHIFT)), op->write, false);
+		}
+		mapped++;
+		old = fresh ? 0 : ep[k];
+		if (unlikely(ent_present(old))) {
+			op_release(op, old, 0, va + (k << PT_SHIFT));
+			op->res->cleared[0]++;
+		} else {
+			added++;
+		}
+		WRITE_ONCE(ep[k], e);
+	}
+	set_page_private(page, page_private(page) + added);
+	op->pt->stats.leaves[0] += added;
+	op->res->installed[0] += mapped;
 }
 
 /*
@@ -361,6 +466,11 @@ static void pt_map_level(struct pt_op *op, u64 *table, unsigned int level,
 	u64 size = lvl_size(level);
 	unsigned int i = lvl_index(va, level);
 
+	/* at level 0 every entry is a 4K leaf: 4K is always supported */
+	if (!level) {
+		op_set_ptes(op, table, va, end);
+		return;
+	}
 	for (; va < end; i++) {
 		u64 next = min(end, ALIGN_DOWN(va, size) + size);
 		u64 e = table ? table[i] : 0;
@@ -377,13 +487,22 @@ static void pt_map_level(struct pt_op *op, u64 *table, unsigned int level,
 		} else {
 			op->need++;
 			if (!op->dry)
-				child = op_make_child(op, table, i, level);
+				child = op_make_child(op, table, i, level, va, next);
 		}
 		/* a dry pass needs no pages below level 1 */
 		if (!op->dry || level > 1)
 			pt_map_level(op, child, level - 1, va, next);
-		if (!op->dry)
+		if (op->dry) {
+			va = next;
+			continue;
+		}
+		/* a frame array may have had nothing present there */
+		if (!tbl_count(child)) {
+			tbl_write(table, i, 0);
+			op_unlink_table(op, child);
+		} else {
 			op_try_merge(op, table, i, level, ALIGN_DOWN(va, size));
+		}
 		va = next;
 	}
 }
@@ -438,7 +557,7 @@ static void pt_modify_level(struct pt_op *op, u64 *table, unsigned int level,
 			}
 			op->need++;
 			if (!op->dry)
-				child = op_make_child(op, table, i, level);
+				child = op_make_child(op, table, i, level, va, next);
 			else if (level == 1)
 				continue;
 		} else {
@@ -461,7 +580,17 @@ static void pt_modify_level(struct pt_op *op, u64 *table, unsigned int level,
 typedef void (*pt_walk_fn)(struct pt_op *op, u64 *table, unsigned int level,
 			   u64 va, u64 end);
 
-/* Take op->need zeroed pages from the reserve, then from the allocator. */
+/* Most table pages a map of [va, end) can need: one per entry it spans */
+static unsigned int pt_map_bound(const struct odp_pgtable *pt, u64 va, u64 end)
+{
+	unsigned int level, n = 0;
+
+	for (level = 1; level < pt->levels; level++)
+		n += ((end - 1) >> lvl_shift(level)) - (va >> lvl_shift(level)) + 1;
+	return n;
+}
+
+/* Take op->need pages from the reserve, then from the allocator. */
 static int op_get_pages(struct pt_op *op, const struct odp_pt_alloc *alloc)
 {
 	struct odp_pt_reserve *r = alloc ? alloc->reserve : NULL;
@@ -475,7 +604,7 @@ static int op_get_pages(struct pt_op *op, const struct odp_pt_alloc *alloc)
 			list_del(&page->lru);
 			r->nr--;
 		} else if (gfp) {
-			page = alloc_page(gfp | __GFP_ZERO);
+			page = alloc_page(gfp);
 			if (!page)
 				return -ENOMEM;
 		} else {
@@ -520,6 +649,20 @@ static int pt_run(struct pt_op *op, pt_walk_fn walk, u64 va, u64 end,
 	op->res = res;
 	INIT_LIST_HEAD(&op->pages);
 
+	/*
+	 * A map never needs more than one table per entry it spans above
+	 * level 0; when the reserve holds that many, count nothing and take
+	 * pages from it as tables are made.
+	 */
+	if (op->kind == PT_MAP && alloc && alloc->reserve &&
+	    alloc->reserve->nr >= pt_map_bound(pt, va, end)) {
+		unsigned int before = alloc->reserve->nr;
+
+		op->direct = alloc->reserve;
+		walk(op, pt->root, pt->levels - 1, va, end);
+		res->need = before - alloc->reserve->nr;
+		goto done;
+	}
 	op->dry = true;
 	walk(op, pt->root, pt->levels - 1, va, end);
 	res->need = op->need;
@@ -534,8 +677,10 @@ static int pt_run(struct pt_op *op, pt_walk_fn walk, u64 va, u64 end,
 	}
 	op->dry = false;
 	walk(op, pt->root, pt->levels - 1, va, end);
+	/* what the dry pass counted is used exactly */
 	WARN_ON_ONCE(op->nr_pages);
 	op_put_pages(op, alloc);
+done:
 	if (res == &local)
 		odp_pgtable_free_tables(pt, res);
 	return 0;
@@ -559,7 +704,8 @@ static int pt_check_range(const struct odp_pgtable *pt, u64 va, u64 len)
  *
  * Installs the largest leaves that the alignment of the device address
  * and of the physical address, the length left and the supported sizes
- * allow, so sizes mix along the range. Whatever the range held before is
+ * allow, so sizes mix along the range; with a frame array, also only
+ * where its frames are contiguous and of one permission. Whatever the range held before is
  * replaced, and reported through @res->release. Tables that end up full
  * and contiguous are merged into one leaf of the level above, when that
  * leaf lies in the merge window.
@@ -573,15 +719,21 @@ int odp_pgtable_map(struct odp_pgtable *pt, const struct odp_pt_map *map,
 {
 	struct pt_op op = {
 		.pt = pt, .kind = PT_MAP, .va0 = map->va, .frame0 = map->pfn,
-		.write = map->prot & ODP_PT_WRITE,
+		.write = map->prot & ODP_PT_WRITE, .frames = map->frames,
+		.fmt = map->format ? *map->format : pt_default_format,
 		.merge_lo = map->merge_start,
 		.merge_hi = map->merge_end ? map->merge_end - 1 : U64_MAX,
 	};
 
 	if (pt_check_range(pt, map->va, map->len) || (map->prot & ~ODP_PT_WRITE) ||
-	    map->pfn >= BIT_ULL(PT_FRAME_BITS) ||
-	    (map->len >> PT_SHIFT) > BIT_ULL(PT_FRAME_BITS) - map->pfn ||
 	    (map->merge_end && map->merge_end <= map->merge_start))
+		return -EINVAL;
+	/* array frames are the low bits of their entries */
+	if (map->frames && (op.fmt.frame_mask & (op.fmt.frame_mask + 1)))
+		return -EINVAL;
+	if (!map->frames &&
+	    (map->pfn >= BIT_ULL(PT_FRAME_BITS) ||
+	     (map->len >> PT_SHIFT) > BIT_ULL(PT_FRAME_BITS) - map->pfn))
 		return -EINVAL;
 	return pt_run(&op, pt_map_level, map->va, map->va + map->len, alloc, res);
 }
@@ -953,7 +1105,7 @@ EXPORT_SYMBOL_GPL(odp_pt_reserve_init);
 int odp_pt_reserve_fill(struct odp_pt_reserve *r, unsigned int nr, gfp_t gfp)
 {
 	while (r->nr < nr) {
-		struct page *page = alloc_page(gfp | __GFP_ZERO);
+		struct page *page = alloc_page(gfp);
 
 		if (!page)
 			return -ENOMEM;

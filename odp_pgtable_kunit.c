@@ -6,6 +6,7 @@
  * lookup, iteration, snapshots and the accounting, never through bits.
  */
 #include <kunit/test.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/prandom.h>
 #include <linux/random.h>
@@ -35,6 +36,8 @@ struct pt_test {
 	unsigned long released;		/* 4K pages reported by release */
 	unsigned long released_dirty;	/* ... of which dirty */
 	u64 merge_start, merge_end;	/* merge window of t_map() */
+	const unsigned long *frames;	/* frame array of t_map(), or NULL */
+	const struct odp_pt_frame_format *format;	/* ... and its format */
 };
 
 static void t_release(void *priv, const struct odp_pt_leaf *leaf)
@@ -98,6 +101,7 @@ static int t_do(struct pt_test *t, enum t_op op, u64 va, u64 len, u64 pfn,
 	case T_MAP: {
 		struct odp_pt_map map = {
 			.va = va, .len = len, .pfn = pfn, .prot = arg,
+			.frames = t->frames, .format = t->format,
 			.merge_start = t->merge_start, .merge_end = t->merge_end,
 		};
 
@@ -418,6 +422,82 @@ static void pt_merge_window(struct kunit *test)
 	t->merge_end = 0;
 }
 
+/*
+ * A frame array: contiguous, aligned stretches of one permission become
+ * huge leaves, everything else 4K leaves with its own frame and permission.
+ */
+static void pt_map_frames(struct kunit *test)
+{
+	struct pt_test *t = test->priv;
+	/* present in bit 62, frame in the low 40 bits, write in bit 61 */
+	static const struct odp_pt_frame_format fmt = {
+		.frame_mask = BIT(40) - 1, .write_mask = BIT(61),
+		.present_mask = BIT(62), .present_value = BIT(62),
+	};
+	static const struct odp_pt_frame_format bad = { .frame_mask = BIT(40) };
+	u64 va = 6 * G1, n = 4 * 512, k;
+	unsigned long *f = kunit_kmalloc_array(test, n, sizeof(*f), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	for (k = 0; k < n; k++)
+		f[k] = PFN(9 * G1) + k;
+	for (k = 0; k < 512; k++)	/* 2M block 0: contiguous, writable */
+		f[k] |= ODP_PT_FRAME_WRITE;
+	f[512 + 7] |= ODP_PT_FRAME_WRITE;	/* block 1: one page differs */
+	f[1024 + 300] = 12345;		/* block 2: one frame elsewhere */
+	/* block 3: contiguous, read-only */
+	t->frames = f;
+	KUNIT_ASSERT_EQ(test, t_map(t, va, n * K4, 0, 0), 0);
+	t->frames = NULL;
+	EXPECT_CENSUS(t, va, n * K4, 1024, 2, 0);
+	KUNIT_EXPECT_TRUE(test, t_range_is(t, va, M2, PFN(9 * G1), true, 21));
+	KUNIT_EXPECT_TRUE(test, t_page_is(t, va + M2 + 7 * K4, PFN(9 * G1) + 512 + 7, true, 12));
+	KUNIT_EXPECT_TRUE(test, t_page_is(t, va + M2 + 8 * K4, PFN(9 * G1) + 512 + 8, false, 12));
+	KUNIT_EXPECT_TRUE(test, t_page_is(t, va + 2 * M2 + 300 * K4, 12345, false, 12));
+	KUNIT_EXPECT_TRUE(test, t_page_is(t, va + 2 * M2 + 301 * K4, PFN(9 * G1) + 1024 + 301,
+					  false, 12));
+	KUNIT_EXPECT_TRUE(test, t_range_is(t, va + 3 * M2, M2, PFN(9 * G1) + 1536, false, 21));
+
+	/* a misaligned first frame: contiguous, but only 4K leaves fit */
+	for (k = 0; k < 512; k++)
+		f[k] = PFN(9 * G1) + 1 + k;
+	t->frames = f;
+	KUNIT_ASSERT_EQ(test, t_map(t, va, M2, 0, 0), 0);
+	t->format = &bad;	/* a frame mask not in the low bits */
+	KUNIT_EXPECT_EQ(test, t_map(t, va, M2, 0, 0), -EINVAL);
+	t->format = NULL;
+	t->frames = NULL;
+	EXPECT_CENSUS(t, va, M2, 512, 0, 0);
+
+	/* a format of one's own: absent entries leave the table alone */
+	KUNIT_ASSERT_EQ(test, t_unmap(t, va, 4 * M2, 0), 0);
+	KUNIT_ASSERT_EQ(test, t_map(t, va + M2 + 9 * K4, K4, 77, 0), 0);
+	for (k = 0; k < 1024; k++)
+		f[k] = BIT(62) | BIT(61) | (PFN(9 * G1) + k);
+	f[3] &= ~BIT(62);		/* block 0: one page absent */
+	f[512 + 9] &= ~BIT(62);		/* block 1: absent where 77 is mapped */
+	f[512 + 20] &= ~BIT(61);	/* ... and one page read-only */
+	t->frames = f;
+	t->format = &fmt;
+	KUNIT_ASSERT_EQ(test, t_map(t, va, 2 * M2, 0, 0), 0);
+	t->format = NULL;
+	t->frames = NULL;
+	EXPECT_CENSUS(t, va, 2 * M2, 1023, 0, 0);
+	KUNIT_EXPECT_TRUE(test, t_page_is(t, va + 3 * K4, 0, false, 0));
+	KUNIT_EXPECT_TRUE(test, t_page_is(t, va + 4 * K4, PFN(9 * G1) + 4, true, 12));
+	KUNIT_EXPECT_TRUE(test, t_page_is(t, va + M2 + 9 * K4, 77, false, 12));
+	KUNIT_EXPECT_TRUE(test, t_page_is(t, va + M2 + 20 * K4, PFN(9 * G1) + 532, false, 12));
+	/* all present, one permission: a 2M leaf, and an empty stretch maps nothing */
+	for (k = 0; k < 1024; k++)
+		f[k] = (k < 512 ? BIT(62) | BIT(61) : 0) | (PFN(11 * G1) + k);
+	t->frames = f;
+	t->format = &fmt;
+	KUNIT_ASSERT_EQ(test, t_map(t, 8 * G1, 2 * M2, 0, 0), 0);
+	t->format = NULL;
+	t->frames = NULL;
+	EXPECT_CENSUS(t, 8 * G1, 2 * M2, 0, 1, 0);
+}
+
 /* 6. A huge leaf mapped over a lower table replaces it and frees it. */
 static void pt_map_over_table(struct kunit *test)
 {
@@ -683,11 +763,32 @@ static void pt_table_memory(struct kunit *test)
 #define RND_PAGES	(RND_SPAN / K4)
 #define RND_STEPS	2000
 
+#define RND_FRAMES	8192	/* pages of a map through a frame array */
+
 struct rnd_test {
 	struct pt_test *t;
 	struct rnd_state rnd;
 	u64 *model;
+	unsigned long *frames;
 };
+
+/*
+ * Top @res up to @n pages full of garbage: table pages may come from the
+ * reserve in any state, and the table must not care.
+ */
+static void rnd_poison_reserve(struct kunit *test, struct odp_pt_reserve *res,
+			       unsigned int n)
+{
+	struct odp_pt_reserve more;
+	struct page *page;
+
+	odp_pt_reserve_init(&more);
+	KUNIT_ASSERT_EQ(test, odp_pt_reserve_fill(&more, n > res->nr ? n - res->nr : 0,
+						  GFP_KERNEL), 0);
+	list_for_each_entry(page, &more.pages, lru)
+		memset(page_address(page), 0xa5, PAGE_SIZE);
+	odp_pt_reserve_splice(res, &more);
+}
 
 static u32 rnd_below(struct rnd_test *r, u32 n)
 {
@@ -739,14 +840,17 @@ out:
 }
 
 static void rnd_apply_model(struct rnd_test *r, enum t_op op, u64 va, u64 len,
-			    u64 pfn, bool write)
+			    u64 pfn, bool write, const unsigned long *frames)
 {
 	u64 k, first = (va - RND_BASE) / K4;
 
 	for (k = 0; k < len / K4; k++) {
 		u64 *m = &r->model[first + k];
 
-		if (op == T_MAP)
+		if (op == T_MAP && frames)
+			*m = (frames[k] & ~ODP_PT_FRAME_WRITE) << 2 |
+			     (frames[k] & ODP_PT_FRAME_WRITE ? 2 : 0) | 1;
+		else if (op == T_MAP)
 			*m = (pfn + k) << 2 | (write ? 2 : 0) | 1;
 		else if (op == T_UNMAP)
 			*m = 0;
@@ -760,6 +864,8 @@ static void pt_randomized(struct kunit *test)
 	struct pt_test *t = test->priv;
 	unsigned long census[ODP_PT_NR_SIZES];
 	struct rnd_test r = { .t = t };
+	struct odp_pt_reserve poisoned;
+	struct odp_pt_alloc alloc = { .reserve = &poisoned, .gfp = GFP_KERNEL };
 	unsigned int step, s, counts[3] = {};
 	u32 sd = seed ? seed : get_random_u32();
 
@@ -767,6 +873,9 @@ static void pt_randomized(struct kunit *test)
 	prandom_seed_state(&r.rnd, sd);
 	r.model = vzalloc(RND_PAGES * sizeof(u64));
 	KUNIT_ASSERT_NOT_NULL(test, r.model);
+	r.frames = kunit_kmalloc_array(test, RND_FRAMES, sizeof(*r.frames), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, r.frames);
+	odp_pt_reserve_init(&poisoned);
 
 	for (step = 0; step < RND_STEPS; step++) {
 		enum t_op op = rnd_below(&r, 10) < 5 ? T_MAP :
@@ -778,6 +887,7 @@ static void pt_randomized(struct kunit *test)
 		u64 len = max_t(u64, K4, ALIGN_DOWN((1ULL << lshift) +
 				 (u64)rnd_below(&r, 1U << (lshift - 12)) * K4, K4));
 		u64 pfn = (u64)rnd_below(&r, 1U << 21) << 18;
+		const unsigned long *frames = NULL;
 		unsigned int arg = 0;
 		bool write = false;
 		int ret;
@@ -800,9 +910,25 @@ static void pt_randomized(struct kunit *test)
 		} else if (rnd_below(&r, 2)) {
 			arg = ODP_PT_MERGE;
 		}
-		ret = t_do(t, op, va, len, pfn, arg, NULL, NULL);
+		if (op == T_MAP && !rnd_below(&r, 4)) {
+			/* a frame array: the run, broken here and there */
+			u64 k, wflag = write ? ODP_PT_FRAME_WRITE : 0;
+
+			len = min(len, (u64)RND_FRAMES * K4);
+			for (k = 0; k < len / K4; k++) {
+				if (!rnd_below(&r, 700))
+					wflag ^= ODP_PT_FRAME_WRITE;
+				r.frames[k] = (rnd_below(&r, 1000) ? pfn + k :
+					       rnd_below(&r, 1U << 20)) | wflag;
+			}
+			frames = r.frames;
+		}
+		t->frames = frames;
+		rnd_poison_reserve(test, &poisoned, 64);
+		ret = t_do(t, op, va, len, pfn, arg, &alloc, NULL);
+		t->frames = NULL;
 		KUNIT_ASSERT_EQ_MSG(test, ret, 0, "step %u", step);
-		rnd_apply_model(&r, op, va, len, pfn, write);
+		rnd_apply_model(&r, op, va, len, pfn, write, frames);
 		counts[op]++;
 		KUNIT_ASSERT_TRUE_MSG(test, rnd_check(&r, ALIGN_DOWN(va, G1), ALIGN(va + len, G1)),
 				      "step %u: op %d va %llx len %llx pfn %llx",
@@ -825,6 +951,7 @@ static void pt_randomized(struct kunit *test)
 		   counts[T_MAP], counts[T_UNMAP], counts[T_PROTECT],
 		   t->pt.stats.splits, t->pt.stats.merges,
 		   census[0], census[1], census[2]);
+	odp_pt_reserve_drain(&poisoned);
 	/* a run that never split or merged tested too little */
 	KUNIT_EXPECT_GT(test, t->pt.stats.splits, 0UL);
 	KUNIT_EXPECT_GT(test, t->pt.stats.merges, 0UL);
@@ -839,6 +966,7 @@ static struct kunit_case odp_pt_cases[] = {
 	KUNIT_CASE(pt_split_1g),
 	KUNIT_CASE(pt_merge_back),
 	KUNIT_CASE(pt_merge_window),
+	KUNIT_CASE(pt_map_frames),
 	KUNIT_CASE(pt_map_over_table),
 	KUNIT_CASE(pt_boundaries),
 	KUNIT_CASE(pt_reserve),

@@ -39,6 +39,30 @@
 /* Permission of a mapping: readable always, writable with this flag. */
 #define ODP_PT_WRITE		BIT(0)
 
+/*
+ * In a frame array of the default format, the frame of each 4K page, with
+ * ODP_PT_FRAME_WRITE where that page may be written.
+ */
+#define ODP_PT_FRAME_WRITE	BIT(63)
+
+/**
+ * struct odp_pt_frame_format - how to read the entries of a frame array
+ * @frame_mask: the low bits of an entry that hold its frame
+ * @write_mask: an entry with any of these bits set may be written
+ * @present_mask: an entry maps a page only when (entry & @present_mask)
+ *	== @present_value; the table leaves other pages as they are
+ * @present_value: see @present_mask
+ *
+ * So a caller can hand the table the array it has, hmm_range_fault()'s
+ * output or a list of DMA addresses, without converting it page by page.
+ */
+struct odp_pt_frame_format {
+	unsigned long frame_mask;
+	unsigned long write_mask;
+	unsigned long present_mask;
+	unsigned long present_value;
+};
+
 /**
  * struct odp_pt_stats - accounting of one table
  * @leaves: present leaves now, by size index
@@ -95,7 +119,7 @@ struct odp_pt_leaf {
 };
 
 /**
- * struct odp_pt_reserve - preallocated, zeroed table pages
+ * struct odp_pt_reserve - preallocated table pages (their contents do not matter)
  * @pages: the pages, linked by page->lru
  * @nr: how many
  */
@@ -105,11 +129,19 @@ struct odp_pt_reserve {
 };
 
 /**
- * struct odp_pt_map - a physically contiguous run to map
+ * struct odp_pt_map - what to map
  * @va: device address, 4K-aligned
  * @len: length in bytes, a non-zero multiple of 4K
- * @pfn: target frame of @va; frame @pfn + k backs @va + k * 4K
- * @prot: 0 for read-only, %ODP_PT_WRITE for read-write
+ * @pfn: without @frames: target frame of @va of a physically contiguous
+ *	run; frame @pfn + k backs @va + k * 4K
+ * @prot: without @frames: 0 for read-only, %ODP_PT_WRITE for read-write
+ * @frames: or NULL: one entry per 4K page, read as @format says. The
+ *	table finds the stretches that are present, contiguous, aligned and
+ *	of one permission and gives them huge leaves, as it does for runs.
+ *	Frames must lie below 2^40 (physical addresses below 2^52, the
+ *	x86-64 limit); they are not checked one by one.
+ * @format: how to read @frames; NULL for the default: the frame, with
+ *	%ODP_PT_FRAME_WRITE where writable, every entry present
  * @merge_start: tables that become full and contiguous merge only into
  *	leaves inside [@merge_start, @merge_end), so a caller can keep
  *	leaves inside its own bounds (a memory region, a VMA)
@@ -120,6 +152,8 @@ struct odp_pt_map {
 	u64 len;
 	u64 pfn;
 	unsigned int prot;
+	const unsigned long *frames;
+	const struct odp_pt_frame_format *format;
 	u64 merge_start;
 	u64 merge_end;
 };
