@@ -6,6 +6,7 @@
 #   make                 build the modules against KDIR
 #   make check           build the test kernel, boot it, run every test
 #   make demo            boot the guest and show the mirror at work
+#   make bench           benchmark against hmm_range_fault and test_hmm
 #   make kernel          only build (or reuse) the test kernel
 #   make selftests       only build the static selftest programs
 #   make clean
@@ -19,7 +20,7 @@ KDIR ?= $(if $(wildcard $(ODP_CACHE)/kdir/Makefile),$(ODP_CACHE)/kdir,/lib/modul
 
 export KVER DEBUG ODP_CACHE
 
-.PHONY: all modules clean check demo kernel selftests
+.PHONY: all modules clean check demo bench kernel selftests
 
 all: modules
 
@@ -41,3 +42,6 @@ check:
 
 demo:
 	guest-test/demo.sh
+
+bench:
+	guest-test/bench.sh

@@ -17,11 +17,13 @@
  *
  * Leaf choice. A pfn that the CPU maps with a PMD or PUD gives a 2M or 1G
  * leaf over its whole aligned block, even past the batch, when the block
- * lies inside the MR and the VMA and its pfn is aligned. Otherwise runs of
- * physically contiguous pfns with one permission are handed to the table,
- * which picks the largest leaves that va and pa alignment and the device's
- * sizes allow; since a run never leaves its batch, it never leaves its MR
- * or VMA either. The table merges tables that become full and contiguous.
+ * lies inside the MR and the VMA and its pfn is aligned. Otherwise the
+ * batch's pfns go to the table as one frame array, read in place, and the
+ * table gives its contiguous, aligned stretches of one permission the
+ * largest leaves that va and pa alignment and the device's sizes allow;
+ * since the array never leaves its batch, it never leaves its MR or VMA
+ * either. The table merges tables that become full and contiguous, inside
+ * the MR and the VMA.
  *
  * Invalidation. The notifier clears the covered entries; a huge leaf only
  * partly covered is split with pages from the mirror's reserve, which the
@@ -72,6 +74,7 @@
 #define ODP_HOW_FAULT		BIT(0)	/* fault what is missing */
 #define ODP_HOW_WRITE		BIT(1)	/* ... for write */
 #define ODP_HOW_READONLY	BIT(2)	/* map read-only whatever the CPU has */
+#define ODP_HOW_FLOOR		BIT(3)	/* the whole loop, but install nothing */
 
 struct odp_mirror {
 	struct mm_struct *mm;
@@ -112,7 +115,7 @@ struct odp_region {
 struct odp_fault {
 	struct odp_mirror *m;
 	unsigned int how;
-	unsigned long *pfns;
+	unsigned long *pfns;		/* hmm_range_fault()'s output */
 	struct odp_pt_reserve pages;	/* allocated unlocked, spliced in */
 	unsigned int need;		/* table pages the last map lacked */
 	u64 hmm_calls;
@@ -472,80 +475,86 @@ static unsigned long odp_cpu_block(unsigned long hmm_pfn, unsigned long va,
 	return 0;
 }
 
-static inline bool odp_pfn_writable(const struct odp_fault *f,
-				    const struct odp_region *r,
-				    unsigned long hmm_pfn)
+static inline bool odp_pfn_valid(unsigned long hmm_pfn)
 {
-	return (hmm_pfn & HMM_PFN_WRITE) && r->writable &&
-	       !(f->how & ODP_HOW_READONLY);
+	return (hmm_pfn & HMM_PFN_VALID) && !(hmm_pfn & HMM_PFN_ERROR);
 }
 
-/* Does @q continue a run of pfn @pfn with the write permission of @p? */
-static inline bool odp_run_continues(unsigned long q, unsigned long pfn,
-				     unsigned long p)
+static int odp_map(struct odp_fault *f, struct odp_pt_map *map)
 {
-	return (q & HMM_PFN_VALID) && !(q & HMM_PFN_ERROR) &&
-	       odp_hmm_pfn(q) == pfn &&
-	       !((q ^ p) & HMM_PFN_WRITE);
+	const struct odp_pt_alloc alloc = { .reserve = &f->m->spare };
+	struct odp_pt_result res;
+	int ret;
+
+	odp_pt_result_init(&res, odp_release_leaf, f->m);
+	ret = odp_pgtable_map(&f->m->pt, map, &alloc, &res);
+	odp_account(f->m, &res);
+	odp_pgtable_free_tables(&f->m->pt, &res);
+	if (ret == -ENOMEM)
+		f->need = res.need;
+	return ret;
 }
+
+/* hmm_range_fault()'s output read as a frame array by the table */
+static const struct odp_pt_frame_format odp_hmm_format_rw = {
+	.frame_mask = ~HMM_PFN_FLAGS,
+	.write_mask = HMM_PFN_WRITE,
+	.present_mask = HMM_PFN_VALID | HMM_PFN_ERROR,
+	.present_value = HMM_PFN_VALID,
+};
+
+/* ... when the device may not write whatever the CPU allows */
+static const struct odp_pt_frame_format odp_hmm_format_ro = {
+	.frame_mask = ~HMM_PFN_FLAGS,
+	.present_mask = HMM_PFN_VALID | HMM_PFN_ERROR,
+	.present_value = HMM_PFN_VALID,
+};
 
 /*
  * Install the pfns hmm_range_fault() returned for @range, within @r and
  * the VMA [vs, ve). Called after mmu_interval_read_retry() said they are
- * still current. *@mapped_end is where the mapping reached, past the batch
- * when a whole CPU block was mapped. -ENOMEM: the reserve ran out;
- * f->need says how many pages the failed map wanted.
+ * still current. A batch lies in one 2M block of one VMA, which the CPU
+ * maps all alike: with one PMD or PUD, or with PTEs. So the first valid
+ * pfn says whether the whole CPU block can be mapped, as one run, even
+ * past the batch; else the batch goes to the table as one frame array,
+ * whose contiguous aligned parts become huge leaves. *@mapped_end is
+ * where the mapping reached. -ENOMEM: the spare ran out; f->need says how
+ * many pages the failed map wanted.
  */
 static int odp_install(struct odp_fault *f, const struct odp_region *r,
 		       const struct hmm_range *range, unsigned long vs,
 		       unsigned long ve, unsigned long *mapped_end)
 {
-	struct odp_mirror *m = f->m;
-	const struct odp_pt_alloc alloc = { .reserve = &m->spare };
 	unsigned long lo = max(r->start, vs), hi = min(r->end, ve);
 	/* merges too keep leaves inside the MR and the VMA */
 	struct odp_pt_map map = { .merge_start = lo, .merge_end = hi };
 	unsigned long n = (range->end - range->start) >> PAGE_SHIFT;
-	unsigned long *pfns = range->hmm_pfns;
-	unsigned long i = 0;
-	int ret = 0;
+	const unsigned long *pfns = range->hmm_pfns;
+	bool writable = r->writable && !(f->how & ODP_HOW_READONLY);
+	unsigned long i, bva, bpfn, len;
+	int ret;
 
-	lockdep_assert_held(&m->lock);
-	while (i < n) {
-		unsigned long p = pfns[i], va = range->start + (i << PAGE_SHIFT);
-		unsigned long pfn = odp_hmm_pfn(p), bva, bpfn, len, j;
-		struct odp_pt_result res;
-
-		if (!(p & HMM_PFN_VALID) || (p & HMM_PFN_ERROR)) {
-			i++;
-			continue;
-		}
-		map.prot = odp_pfn_writable(f, r, p) ? ODP_PT_WRITE : 0;
-		len = odp_cpu_block(p, va, lo, hi, &bva, &bpfn);
-		if (len) {
-			j = (bva + len - range->start) >> PAGE_SHIFT;
-		} else {
-			for (j = i + 1; j < n; j++)
-				if (!odp_run_continues(pfns[j], pfn + j - i, p))
-					break;
-			bva = va;
-			bpfn = pfn;
-			len = (j - i) << PAGE_SHIFT;
-		}
+	lockdep_assert_held(&f->m->lock);
+	for (i = 0; i < n && !odp_pfn_valid(pfns[i]); i++)
+		;
+	if (i == n)
+		return 0;
+	len = odp_cpu_block(pfns[i], range->start + (i << PAGE_SHIFT), lo, hi,
+			    &bva, &bpfn);
+	if (len) {
 		map.va = bva;
 		map.len = len;
 		map.pfn = bpfn;
-		odp_pt_result_init(&res, odp_release_leaf, m);
-		ret = odp_pgtable_map(&m->pt, &map, &alloc, &res);
-		odp_account(m, &res);
-		odp_pgtable_free_tables(&m->pt, &res);
-		if (ret) {
-			f->need = res.need;
-			break;
-		}
-		*mapped_end = max(*mapped_end, bva + len);
-		i = j;
+		map.prot = writable && (pfns[i] & HMM_PFN_WRITE) ? ODP_PT_WRITE : 0;
+	} else {
+		map.va = range->start;
+		map.len = n << PAGE_SHIFT;
+		map.frames = pfns;
+		map.format = writable ? &odp_hmm_format_rw : &odp_hmm_format_ro;
 	}
+	ret = odp_map(f, &map);
+	if (!ret)
+		*mapped_end = max(*mapped_end, map.va + map.len);
 	return ret;
 }
 
@@ -652,7 +661,8 @@ static int odp_fault_batch(struct odp_fault *f, const struct odp_region *r,
 			continue;
 		}
 		mapped_end = range.end;
-		ret = odp_install(f, r, &range, vs, ve, &mapped_end);
+		if (!(f->how & ODP_HOW_FLOOR))
+			ret = odp_install(f, r, &range, vs, ve, &mapped_end);
 		mutex_unlock(&m->lock);
 		if (ret == -ENOMEM) {
 			f->retries++;
@@ -688,7 +698,7 @@ static int odp_do_fault(struct odp_mirror *m, unsigned long va,
 	f.pfns = kmalloc_array(ODP_BATCH_PAGES, sizeof(*f.pfns), GFP_KERNEL);
 	if (!f.pfns) {
 		ret = -ENOMEM;
-		goto out_mm;
+		goto out_free;
 	}
 
 	down_read(&m->mr_sem);
@@ -733,8 +743,8 @@ static int odp_do_fault(struct odp_mirror *m, unsigned long va,
 	m->stats.pages_faulted += f.pages_faulted;
 	mutex_unlock(&m->lock);
 	odp_pt_reserve_drain(&f.pages);
+out_free:
 	kfree(f.pfns);
-out_mm:
 	mmput(m->mm);
 	return ret;
 }
@@ -770,6 +780,23 @@ int odp_mirror_fault(struct odp_mirror *m, unsigned long va,
 }
 EXPORT_SYMBOL_GPL(odp_mirror_fault);
 
+static int odp_advice_how(enum odp_prefetch_advice advice, unsigned int *how)
+{
+	switch (advice) {
+	case ODP_PREFETCH_READ:
+		*how = ODP_HOW_FAULT | ODP_HOW_READONLY;
+		return 0;
+	case ODP_PREFETCH_WRITE:
+		*how = ODP_HOW_FAULT | ODP_HOW_WRITE;
+		return 0;
+	case ODP_PREFETCH_NO_FAULT:
+		*how = 0;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
 /**
  * odp_mirror_prefetch() - populate the device page table ahead of use
  * @m: the mirror
@@ -784,18 +811,37 @@ EXPORT_SYMBOL_GPL(odp_mirror_fault);
 int odp_mirror_prefetch(struct odp_mirror *m, unsigned long va,
 			unsigned long length, enum odp_prefetch_advice advice)
 {
-	switch (advice) {
-	case ODP_PREFETCH_READ:
-		return odp_do_fault(m, va, length, ODP_HOW_FAULT | ODP_HOW_READONLY);
-	case ODP_PREFETCH_WRITE:
-		return odp_do_fault(m, va, length, ODP_HOW_FAULT | ODP_HOW_WRITE);
-	case ODP_PREFETCH_NO_FAULT:
-		return odp_do_fault(m, va, length, 0);
-	default:
-		return -EINVAL;
-	}
+	unsigned int how;
+
+	return odp_advice_how(advice, &how) ?: odp_do_fault(m, va, length, how);
 }
 EXPORT_SYMBOL_GPL(odp_mirror_prefetch);
+
+/**
+ * odp_mirror_prefetch_floor() - the cost floor of a prefetch, for benchmarks
+ * @m: the mirror
+ * @va: start address
+ * @length: length in bytes, not zero
+ * @advice: as for odp_mirror_prefetch()
+ *
+ * Runs the very loop of odp_mirror_prefetch() (batches, hmm_range_fault(),
+ * sequence checks under the mirror lock) but installs nothing in the
+ * device page table: what is left is the cost of hmm_range_fault() and of
+ * the loop around it. Only for measuring odp_mirror_prefetch() against it.
+ *
+ * Context: may sleep; do not hold the mirror lock.
+ * Return: as odp_mirror_prefetch().
+ */
+int odp_mirror_prefetch_floor(struct odp_mirror *m, unsigned long va,
+			      unsigned long length,
+			      enum odp_prefetch_advice advice)
+{
+	unsigned int how;
+
+	return odp_advice_how(advice, &how) ?:
+	       odp_do_fault(m, va, length, how | ODP_HOW_FLOOR);
+}
+EXPORT_SYMBOL_GPL(odp_mirror_prefetch_floor);
 
 /* --- the device's view --- */
 

@@ -5,9 +5,11 @@
  * Each open file is one device address space mirroring the opener's mm.
  * The device reads and writes user memory the way hardware would: it
  * translates every page through its own page table, under the mirror lock,
- * and takes a device page fault (odp_mirror_fault()) on a miss. Data is
- * bounced through a kernel buffer, so no user memory is touched while the
- * mirror lock is held. The UAPI is include/uapi/odp_sim_device.h.
+ * and takes a device page fault (odp_mirror_fault()) on a miss. It copies
+ * straight between those pages and the caller's buffer, whose pages it
+ * pins first, as a DMA engine would: no user memory is touched, and
+ * nothing can fault, while the mirror lock is held. The UAPI is
+ * include/uapi/odp_sim_device.h.
  */
 #include <linux/fs.h>
 #include <linux/highmem.h>
@@ -22,8 +24,8 @@
 #include "odp_mirror.h"
 #include "uapi/odp_sim_device.h"
 
-/* Bytes bounced per step of a READ or WRITE */
-#define ODP_SIM_BOUNCE		SZ_1M
+/* Pages of the caller's buffer pinned for one step of a READ or WRITE */
+#define ODP_SIM_PIN_PAGES	256
 /* A device fault maps up to the next 2M boundary */
 #define ODP_SIM_FAULT_WINDOW	SZ_2M
 /* Faults in a row at one address before giving up (racing invalidations) */
@@ -143,7 +145,7 @@ static long odp_sim_implicit(struct odp_sim *s, void __user *uarg)
 	return odp_mirror_set_implicit(s->mirror, a.enable);
 }
 
-static long odp_sim_prefetch(struct odp_sim *s, void __user *uarg)
+static long odp_sim_prefetch(struct odp_sim *s, void __user *uarg, bool floor)
 {
 	static const enum odp_prefetch_advice advice[] = {
 		[ODP_SIM_PREFETCH_READ] = ODP_PREFETCH_READ,
@@ -158,16 +160,40 @@ static long odp_sim_prefetch(struct odp_sim *s, void __user *uarg)
 	if (a.advice >= ARRAY_SIZE(advice) || a.start > ULONG_MAX ||
 	    a.length > ULONG_MAX)
 		return -EINVAL;
+	if (floor)
+		return odp_mirror_prefetch_floor(s->mirror, a.start, a.length,
+						 advice[a.advice]);
 	return odp_mirror_prefetch(s->mirror, a.start, a.length, advice[a.advice]);
 }
 
+/* Copy @n bytes between a page the device translated and the buffer */
+static void odp_sim_copy(struct page *dev, size_t doff, struct page *buf,
+			 size_t boff, size_t n, bool write)
+{
+	void *d = kmap_local_page(dev);
+	void *b = kmap_local_page(buf);
+
+	if (write) {
+		memcpy(d + doff, b + boff, n);
+		flush_dcache_page(dev);
+	} else {
+		memcpy(b + boff, d + doff, n);
+		flush_dcache_page(buf);
+	}
+	kunmap_local(b);
+	kunmap_local(d);
+}
+
 /*
- * The device's access to [va, va + len) through its page table: copy each
- * translated page to or from @buf, and fault on a miss, or on a write to
- * a read-only entry.
+ * The device's access to [va, va + len) through its page table, like a
+ * DMA engine moving data between the mirrored memory and a buffer: each
+ * translated page is copied straight to or from the caller's buffer,
+ * pinned beforehand, its first byte @boff bytes into @buf[0]. A miss, or
+ * a write to a read-only entry, is a device fault.
  */
-static int odp_sim_access(struct odp_mirror *m, unsigned long va, void *buf,
-			  size_t len, bool write, u64 *faults)
+static int odp_sim_access(struct odp_mirror *m, unsigned long va,
+			  struct page **buf, size_t boff, size_t len,
+			  bool write, u64 *faults)
 {
 	unsigned long miss_va = ULONG_MAX;
 	unsigned int misses = 0;
@@ -187,15 +213,13 @@ static int odp_sim_access(struct odp_mirror *m, unsigned long va, void *buf,
 			do {
 				struct page *page = pfn_to_page(leaf.pfn +
 						((va - leaf.va) >> PAGE_SHIFT));
-				size_t off = offset_in_page(va);
-				size_t n = min_t(size_t, len, PAGE_SIZE - off);
+				size_t n = min3(len, PAGE_SIZE - offset_in_page(va),
+						PAGE_SIZE - offset_in_page(boff));
 
-				if (write)
-					memcpy_to_page(page, off, buf, n);
-				else
-					memcpy_from_page(buf, page, off, n);
+				odp_sim_copy(page, offset_in_page(va), buf[boff >> PAGE_SHIFT],
+					     offset_in_page(boff), n, write);
 				va += n;
-				buf += n;
+				boff += n;
 				len -= n;
 			} while (len && va < leaf_end);
 		}
@@ -227,9 +251,8 @@ static int odp_sim_access(struct odp_mirror *m, unsigned long va, void *buf,
 static long odp_sim_rw(struct odp_sim *s, void __user *uarg, bool write)
 {
 	struct odp_sim_rw a;
-	void __user *ptr;
+	struct page **pages;
 	size_t done = 0;
-	void *bounce;
 	int ret = odp_sim_arg(&a, uarg, sizeof(a));
 
 	if (ret)
@@ -237,32 +260,37 @@ static long odp_sim_rw(struct odp_sim *s, void __user *uarg, bool write)
 	if (a.flags || !a.length || a.addr > ULONG_MAX || a.length > ULONG_MAX ||
 	    a.addr + a.length < a.addr)
 		return -EINVAL;
-	ptr = u64_to_user_ptr(a.ptr);
-	if (!access_ok(ptr, a.length))
+	if (!access_ok(u64_to_user_ptr(a.ptr), a.length))
 		return -EFAULT;
-	bounce = kvmalloc(min_t(u64, a.length, ODP_SIM_BOUNCE), GFP_KERNEL);
-	if (!bounce)
+	pages = kmalloc_array(ODP_SIM_PIN_PAGES, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
 		return -ENOMEM;
 	a.faults = 0;
 	while (done < a.length) {
-		size_t n = min_t(u64, a.length - done, ODP_SIM_BOUNCE);
+		unsigned long uaddr = a.ptr + done;
+		size_t off = offset_in_page(uaddr);
+		size_t n = min_t(u64, a.length - done,
+				 ODP_SIM_PIN_PAGES * PAGE_SIZE - off);
+		int npages = DIV_ROUND_UP(off + n, PAGE_SIZE);
+		/* a READ writes the buffer, a WRITE reads it */
+		int got = pin_user_pages_fast(uaddr - off, npages,
+					      write ? 0 : FOLL_WRITE, pages);
 
-		if (write && copy_from_user(bounce, ptr + done, n)) {
-			ret = -EFAULT;
+		if (got != npages) {
+			if (got > 0)
+				unpin_user_pages(pages, got);
+			ret = got < 0 ? got : -EFAULT;
 			break;
 		}
-		ret = odp_sim_access(s->mirror, a.addr + done, bounce, n, write,
+		ret = odp_sim_access(s->mirror, a.addr + done, pages, off, n, write,
 				     &a.faults);
+		unpin_user_pages_dirty_lock(pages, npages, !write);
 		if (ret)
 			break;
-		if (!write && copy_to_user(ptr + done, bounce, n)) {
-			ret = -EFAULT;
-			break;
-		}
 		done += n;
 		cond_resched();
 	}
-	kvfree(bounce);
+	kfree(pages);
 	if (copy_to_user(uarg, &a, sizeof(a)) && !ret)
 		ret = -EFAULT;
 	return ret;
@@ -367,7 +395,8 @@ static long odp_sim_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		ret = odp_sim_implicit(s, uarg);
 		break;
 	case ODP_SIM_IOC_PREFETCH:
-		ret = odp_sim_prefetch(s, uarg);
+	case ODP_SIM_IOC_BENCH_FLOOR:
+		ret = odp_sim_prefetch(s, uarg, cmd == ODP_SIM_IOC_BENCH_FLOOR);
 		break;
 	case ODP_SIM_IOC_READ:
 	case ODP_SIM_IOC_WRITE:

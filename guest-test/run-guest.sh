@@ -37,7 +37,7 @@ esac
 half=$(( ${mem%G} / 2 ))G
 append="console=ttyS0 panic=-1 loglevel=6"
 append+=" hugepagesz=1G hugepages=2 hugepagesz=2M hugepages=64"
-append+=" odp.mode=$mode ${ODP_APPEND:-}"
+append+=" odp.mode=$mode odp.accel=$accel ${ODP_APPEND:-}"
 rm -f "$out/console.log" "$out/results.log"
 rc=0
 # shellcheck disable=SC2086

@@ -105,6 +105,9 @@ int odp_mirror_fault(struct odp_mirror *m, unsigned long va,
 		     unsigned long length, unsigned int flags);
 int odp_mirror_prefetch(struct odp_mirror *m, unsigned long va,
 			unsigned long length, enum odp_prefetch_advice advice);
+int odp_mirror_prefetch_floor(struct odp_mirror *m, unsigned long va,
+			      unsigned long length,
+			      enum odp_prefetch_advice advice);
 
 void odp_mirror_lock(struct odp_mirror *m);
 void odp_mirror_unlock(struct odp_mirror *m);

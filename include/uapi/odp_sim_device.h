@@ -205,5 +205,10 @@ struct odp_sim_stats {
 #define ODP_SIM_IOC_WRITE	_IOWR(ODP_SIM_IOC_MAGIC, 0x07, struct odp_sim_rw)
 #define ODP_SIM_IOC_SNAPSHOT	_IOW(ODP_SIM_IOC_MAGIC, 0x08, struct odp_sim_snapshot)
 #define ODP_SIM_IOC_STATS	_IOWR(ODP_SIM_IOC_MAGIC, 0x09, struct odp_sim_stats)
+/*
+ * For benchmarks only: PREFETCH's fault loop, hmm_range_fault() included,
+ * that installs nothing in the device page table.
+ */
+#define ODP_SIM_IOC_BENCH_FLOOR	_IOW(ODP_SIM_IOC_MAGIC, 0x0a, struct odp_sim_prefetch)
 
 #endif /* _UAPI_ODP_SIM_DEVICE_H */
