@@ -680,6 +680,20 @@ static int odp_fault_batch(struct odp_fault *f, const struct odp_region *r,
 	}
 }
 
+/* Where the first VMA at or above @va starts, at most @end */
+static unsigned long odp_next_vma(struct odp_mirror *m, unsigned long va,
+				  unsigned long end)
+{
+	struct vm_area_struct *vma;
+
+	mmap_read_lock(m->mm);
+	vma = find_vma(m->mm, va);
+	if (vma)
+		end = min(end, max(va, vma->vm_start));
+	mmap_read_unlock(m->mm);
+	return end;
+}
+
 static int odp_do_fault(struct odp_mirror *m, unsigned long va,
 			unsigned long length, unsigned int how)
 {
@@ -705,6 +719,16 @@ static int odp_do_fault(struct odp_mirror *m, unsigned long va,
 	for (va = start; va < end; va = next) {
 		ret = odp_region_at(m, va, &r);
 		if (ret == -EAGAIN) {
+			/* no chunk, and no notifier, for a hole */
+			next = odp_next_vma(m, va, end);
+			if (next > va) {
+				if (how & ODP_HOW_FAULT) {
+					ret = -EFAULT;
+					break;
+				}
+				ret = 0;
+				continue;
+			}
 			up_read(&m->mr_sem);
 			ret = odp_implicit_chunk_create(m, va);
 			down_read(&m->mr_sem);
