@@ -6,6 +6,7 @@
 #   make                 build the modules against KDIR
 #   make check           build the test kernel, boot it, run every test
 #   make demo            boot the guest and show the mirror at work
+#   make stress          the stress test for STRESS_SECONDS (60), and the fuzzer
 #   make bench           benchmark against hmm_range_fault and test_hmm
 #   make kernel          only build (or reuse) the test kernel
 #   make selftests       only build the static selftest programs
@@ -20,7 +21,7 @@ KDIR ?= $(if $(wildcard $(ODP_CACHE)/kdir/Makefile),$(ODP_CACHE)/kdir,/lib/modul
 
 export KVER DEBUG ODP_CACHE
 
-.PHONY: all modules clean check demo bench kernel selftests
+.PHONY: all modules clean check stress demo bench kernel selftests
 
 all: modules
 
@@ -39,6 +40,12 @@ selftests:
 
 check:
 	guest-test/check.sh
+
+STRESS_SECONDS ?= 60
+stress:
+	ODP_CHECK_PHASES=test \
+	ODP_APPEND="odp.tests=odp_stress,odp_fuzz odp.stress=$(STRESS_SECONDS) $(ODP_APPEND)" \
+		guest-test/check.sh
 
 demo:
 	guest-test/demo.sh
