@@ -58,33 +58,6 @@ static const char *no_pte_thp(const void *p)
 	return p ? NULL : "no THP left PTE-mapped and contiguous";
 }
 
-/* Read [p, p + len) through the device and compare with generation @gen */
-static bool dev_sees(int fd, const void *p, size_t len, __u64 gen,
-		     __u64 *faults)
-{
-	void *buf = malloc(len);
-	bool ok;
-
-	ok = buf && !odp_dev_read(fd, p, buf, len, faults) &&
-	     odp_check(buf, p, len, gen);
-	free(buf);
-	return ok;
-}
-
-/* Write generation @gen to [p, p + len) through the device */
-static int dev_put(int fd, void *p, size_t len, __u64 gen, __u64 *faults)
-{
-	void *buf = malloc(len);
-	int ret;
-
-	if (!buf)
-		return -ENOMEM;
-	odp_pattern(buf, p, len, gen);
-	ret = odp_dev_write(fd, p, buf, len, faults);
-	free(buf);
-	return ret;
-}
-
 /* 1. Anonymous 4K memory: the device reads what the CPU wrote and back. */
 TEST_F(mirror, anon_4k_read_write)
 {
@@ -96,7 +69,7 @@ TEST_F(mirror, anon_4k_read_write)
 	ASSERT_NE(NULL, p);
 	odp_fill(p, len, 1);
 	ASSERT_EQ(0, odp_mr_rw(self->fd, p, len, NULL));
-	ASSERT_TRUE(dev_sees(self->fd, p, len, 1, &faults));
+	ASSERT_TRUE(odp_dev_sees(self->fd, p, len, 1, &faults));
 	EXPECT_GT(faults, 0);
 	ASSERT_EQ(0, odp_census(self->fd, p, len, &c));
 	EXPECT_EQ(PAGES(len), c.present);
@@ -104,16 +77,16 @@ TEST_F(mirror, anon_4k_read_write)
 	EXPECT_EQ(PAGES(len), c.writable);
 	EXPECT_EQ(0, c.dirty);
 	/* mapped now: no more faults */
-	ASSERT_TRUE(dev_sees(self->fd, p, len, 1, &faults));
+	ASSERT_TRUE(odp_dev_sees(self->fd, p, len, 1, &faults));
 	EXPECT_EQ(0, faults);
 
-	ASSERT_EQ(0, dev_put(self->fd, p, len, 2, &faults));
+	ASSERT_EQ(0, odp_dev_put(self->fd, p, len, 2, &faults));
 	EXPECT_EQ(0, faults);
 	EXPECT_TRUE(odp_check(p, p, len, 2));
 	ASSERT_EQ(0, odp_census(self->fd, p, len, &c));
 	EXPECT_EQ(PAGES(len), c.dirty);
 	/* and an unaligned, page-crossing access */
-	ASSERT_EQ(0, dev_put(self->fd, p + 100, 2 * SZ_4K, 3, NULL));
+	ASSERT_EQ(0, odp_dev_put(self->fd, p + 100, 2 * SZ_4K, 3, NULL));
 	EXPECT_TRUE(odp_check(p + 100, p + 100, 2 * SZ_4K, 3));
 	EXPECT_TRUE(odp_check(p, p, 96, 2));
 	munmap(p, len);
@@ -149,7 +122,7 @@ TEST_F(mirror, anon_4k_aligned_blocks)
 		EXPECT_EQ(contiguous ? 1 : 0, c.leaves[1]);
 		EXPECT_EQ(contiguous ? 0 : 512, c.leaves[0]);
 	}
-	EXPECT_TRUE(dev_sees(self->fd, p, 2 * SZ_2M, 38, NULL));
+	EXPECT_TRUE(odp_dev_sees(self->fd, p, 2 * SZ_2M, 38, NULL));
 out:
 	munmap(p, 2 * SZ_2M);
 }
@@ -171,7 +144,7 @@ TEST_F(mirror, zero_page_then_write)
 	EXPECT_EQ(PAGES(len), c.present);
 	EXPECT_EQ(0, c.writable);
 	/* the device must not write the shared zero page: it faults a copy */
-	ASSERT_EQ(0, dev_put(self->fd, p, len, 4, &faults));
+	ASSERT_EQ(0, odp_dev_put(self->fd, p, len, 4, &faults));
 	EXPECT_GT(faults, 0);
 	EXPECT_TRUE(odp_check(p, p, len, 4));
 	ASSERT_EQ(0, odp_census(self->fd, p, len, &c));
@@ -191,11 +164,11 @@ TEST_F(mirror, read_only_mr)
 	ASSERT_NE(NULL, p);
 	odp_fill(p, len, 5);
 	ASSERT_EQ(0, odp_mr_reg(self->fd, p, len, ODP_SIM_ACCESS_READ, NULL));
-	EXPECT_TRUE(dev_sees(self->fd, p, len, 5, NULL));
+	EXPECT_TRUE(odp_dev_sees(self->fd, p, len, 5, NULL));
 	ASSERT_EQ(0, odp_census(self->fd, p, len, &c));
 	EXPECT_EQ(PAGES(len), c.present);
 	EXPECT_EQ(0, c.writable);
-	EXPECT_EQ(-EACCES, dev_put(self->fd, p, SZ_4K, 6, NULL));
+	EXPECT_EQ(-EACCES, odp_dev_put(self->fd, p, SZ_4K, 6, NULL));
 	EXPECT_EQ(-EACCES, odp_prefetch(self->fd, p, len, ODP_SIM_PREFETCH_WRITE));
 	EXPECT_TRUE(odp_check(p, p, len, 5));
 	munmap(p, len);
@@ -212,8 +185,8 @@ TEST_F(mirror, read_only_mapping)
 	odp_fill(p, len, 7);
 	ASSERT_EQ(0, mprotect(p, len, PROT_READ));
 	ASSERT_EQ(0, odp_mr_rw(self->fd, p, len, NULL));
-	EXPECT_TRUE(dev_sees(self->fd, p, len, 7, NULL));
-	EXPECT_EQ(-EFAULT, dev_put(self->fd, p + 2 * SZ_4K, SZ_4K, 8, &faults));
+	EXPECT_TRUE(odp_dev_sees(self->fd, p, len, 7, NULL));
+	EXPECT_EQ(-EFAULT, odp_dev_put(self->fd, p + 2 * SZ_4K, SZ_4K, 8, &faults));
 	EXPECT_EQ(1, faults);
 	EXPECT_EQ(-EFAULT, odp_prefetch(self->fd, p, len, ODP_SIM_PREFETCH_WRITE));
 	EXPECT_TRUE(odp_check(p, p, len, 7));
@@ -272,9 +245,9 @@ TEST_F(mirror, thp_2m_leaves)
 	ASSERT_EQ(0, odp_stats(self->fd, &st));
 	EXPECT_EQ(4, st.leaves[1]);
 	EXPECT_EQ(0, st.leaves[0]);
-	EXPECT_TRUE(dev_sees(self->fd, p, len, 9, &faults));
+	EXPECT_TRUE(odp_dev_sees(self->fd, p, len, 9, &faults));
 	EXPECT_EQ(0, faults);
-	ASSERT_EQ(0, dev_put(self->fd, p + SZ_2M - 64, 128, 10, &faults));
+	ASSERT_EQ(0, odp_dev_put(self->fd, p + SZ_2M - 64, 128, 10, &faults));
 	EXPECT_EQ(0, faults);
 	EXPECT_TRUE(odp_check(p + SZ_2M - 64, p + SZ_2M - 64, 128, 10));
 	munmap(p, len);
@@ -294,12 +267,12 @@ TEST_F(mirror, hugetlb_2m_leaves)
 	ASSERT_NE(NULL, p);
 	odp_fill(p, len, 11);
 	ASSERT_EQ(0, odp_mr_rw(self->fd, p, len, NULL));
-	EXPECT_TRUE(dev_sees(self->fd, p, len, 11, &faults));
+	EXPECT_TRUE(odp_dev_sees(self->fd, p, len, 11, &faults));
 	EXPECT_EQ(2, faults);
 	ASSERT_EQ(0, odp_census(self->fd, p, len, &c));
 	EXPECT_EQ(2, c.leaves[1]);
 	EXPECT_EQ(PAGES(len), c.pages_in[1]);
-	ASSERT_EQ(0, dev_put(self->fd, p + 12345 * 8, 4096, 12, &faults));
+	ASSERT_EQ(0, odp_dev_put(self->fd, p + 12345 * 8, 4096, 12, &faults));
 	EXPECT_EQ(0, faults);
 	EXPECT_TRUE(odp_check(p + 12345 * 8, p + 12345 * 8, 4096, 12));
 	munmap(p, len);
@@ -331,9 +304,9 @@ TEST_F(mirror, hugetlb_1g_leaf)
 	EXPECT_EQ(1, st.hmm_calls);
 	ASSERT_EQ(0, odp_census(self->fd, p, SZ_1G, &c));
 	EXPECT_EQ(1, c.leaves[2]);
-	EXPECT_TRUE(dev_sees(self->fd, p, SZ_2M, 13, &faults));
+	EXPECT_TRUE(odp_dev_sees(self->fd, p, SZ_2M, 13, &faults));
 	EXPECT_EQ(0, faults);
-	EXPECT_TRUE(dev_sees(self->fd, p + SZ_1G - SZ_2M, SZ_2M, 13, &faults));
+	EXPECT_TRUE(odp_dev_sees(self->fd, p + SZ_1G - SZ_2M, SZ_2M, 13, &faults));
 	EXPECT_EQ(0, faults);
 	/* a prefetch of the whole page: one batch maps it all */
 	ASSERT_EQ(0, odp_prefetch(self->fd, p, SZ_1G, ODP_SIM_PREFETCH_WRITE));
@@ -362,7 +335,7 @@ TEST_F(mirror, hugetlb_1g_clamped_to_mr)
 	EXPECT_EQ(510, c.leaves[1]);
 	EXPECT_EQ(2 * 511, c.leaves[0]);
 	EXPECT_EQ(PAGES(SZ_1G) - 2, c.present);
-	EXPECT_TRUE(dev_sees(self->fd, p + SZ_4K, SZ_2M - SZ_4K, 14, NULL));
+	EXPECT_TRUE(odp_dev_sees(self->fd, p + SZ_4K, SZ_2M - SZ_4K, 14, NULL));
 	munmap(p, SZ_1G);
 }
 
@@ -378,7 +351,7 @@ TEST_F(mirror, device_sizes_clamp)
 	ASSERT_EQ(0, odp_config(self->fd, SZ_4K, 4));
 	odp_fill(p, len, 15);
 	ASSERT_EQ(0, odp_mr_rw(self->fd, p, len, NULL));
-	EXPECT_TRUE(dev_sees(self->fd, p, len, 15, NULL));
+	EXPECT_TRUE(odp_dev_sees(self->fd, p, len, 15, NULL));
 	ASSERT_EQ(0, odp_census(self->fd, p, len, &c));
 	EXPECT_EQ(PAGES(len), c.leaves[0]);
 	EXPECT_EQ(0, c.leaves[1]);
@@ -430,7 +403,7 @@ TEST_F(mirror, mixed_vma_census)
 	EXPECT_EQ(256, c.leaves[0]);
 	EXPECT_EQ(0, c.leaves[2]);
 	EXPECT_EQ(PAGES(len), c.present);
-	EXPECT_TRUE(dev_sees(self->fd, base, len, 16, NULL));
+	EXPECT_TRUE(odp_dev_sees(self->fd, base, len, 16, NULL));
 	munmap(base, 4 * SZ_2M);
 }
 
@@ -452,7 +425,7 @@ TEST_F(mirror, thp_clamped_to_mr)
 	EXPECT_EQ(1, c.leaves[1]);
 	EXPECT_EQ(512, c.leaves[0]);
 	EXPECT_EQ(PAGES(2 * SZ_2M), c.present);
-	EXPECT_TRUE(dev_sees(self->fd, mr, 2 * SZ_2M, 17, NULL));
+	EXPECT_TRUE(odp_dev_sees(self->fd, mr, 2 * SZ_2M, 17, NULL));
 	munmap(p, len);
 }
 
@@ -484,7 +457,7 @@ TEST_F(mirror, thp_clamped_to_vma)
 	ASSERT_EQ(0, odp_census(self->fd, p, SZ_2M, &c));
 	EXPECT_EQ(1, c.leaves[1]);
 	EXPECT_EQ(0, c.leaves[0]);
-	EXPECT_TRUE(dev_sees(self->fd, p, SZ_2M, 18, NULL));
+	EXPECT_TRUE(odp_dev_sees(self->fd, p, SZ_2M, 18, NULL));
 out:
 	munmap(p, SZ_2M);
 }
@@ -523,7 +496,7 @@ TEST_F(mirror, thp_clamped_to_va_pa_alignment)
 	ASSERT_EQ(0, odp_census(self->fd, u - SZ_4K, 2 * SZ_2M, &c));
 	EXPECT_EQ(0, c.leaves[1]);
 	EXPECT_EQ(1024, c.leaves[0]);
-	EXPECT_TRUE(dev_sees(self->fd, u - SZ_4K, 2 * SZ_2M, 37, NULL));
+	EXPECT_TRUE(odp_dev_sees(self->fd, u - SZ_4K, 2 * SZ_2M, 37, NULL));
 	munmap(dst, 4 * SZ_2M);
 out:
 	munmap(p, len);
@@ -577,9 +550,9 @@ TEST_F(mirror, dontneed_4k_splits_leaf)
 	ASSERT_EQ(0, odp_census(self->fd, p, SZ_2M, &c));
 	EXPECT_EQ(511, c.present);
 	EXPECT_EQ(511, c.leaves[0]);
-	EXPECT_TRUE(dev_sees(self->fd, p, gone - p, 19, &faults));
+	EXPECT_TRUE(odp_dev_sees(self->fd, p, gone - p, 19, &faults));
 	EXPECT_EQ(0, faults);
-	EXPECT_TRUE(dev_sees(self->fd, gone + SZ_4K, p + SZ_2M - gone - SZ_4K, 19, &faults));
+	EXPECT_TRUE(odp_dev_sees(self->fd, gone + SZ_4K, p + SZ_2M - gone - SZ_4K, 19, &faults));
 	EXPECT_EQ(0, faults);
 	ASSERT_EQ(0, odp_stats(self->fd, &after));
 	EXPECT_EQ(before.faults, after.faults);
@@ -613,7 +586,7 @@ TEST_F(mirror, dontneed_4k_fallback_without_reserve)
 	ASSERT_EQ(0, odp_census(self->fd, p, SZ_2M, &c));
 	EXPECT_EQ(0, c.present);
 	/* correct all the same, after refaults */
-	EXPECT_TRUE(dev_sees(self->fd, p + 6 * SZ_4K, SZ_2M / 2, 20, &faults));
+	EXPECT_TRUE(odp_dev_sees(self->fd, p + 6 * SZ_4K, SZ_2M / 2, 20, &faults));
 	EXPECT_GT(faults, 0);
 	munmap(p, SZ_2M);
 }
@@ -644,9 +617,9 @@ TEST_F(mirror, munmap_4k_clears_whole_leaf)
 	ASSERT_EQ(0, odp_census(self->fd, p, SZ_2M, &c));
 	EXPECT_EQ(0, c.present);
 	EXPECT_EQ(-EFAULT, odp_dev_read(self->fd, hole, buf, sizeof(buf), NULL));
-	EXPECT_TRUE(dev_sees(self->fd, p, hole - p, 21, &faults));
+	EXPECT_TRUE(odp_dev_sees(self->fd, p, hole - p, 21, &faults));
 	EXPECT_GT(faults, 0);
-	EXPECT_TRUE(dev_sees(self->fd, hole + SZ_4K, p + SZ_2M - hole - SZ_4K, 21, NULL));
+	EXPECT_TRUE(odp_dev_sees(self->fd, hole + SZ_4K, p + SZ_2M - hole - SZ_4K, 21, NULL));
 	ASSERT_EQ(0, odp_census(self->fd, p, SZ_2M, &c));
 	EXPECT_EQ(511, c.leaves[0]);
 	munmap(p, SZ_2M);
@@ -671,7 +644,7 @@ TEST_F(mirror, thp_pmd_munmap_clears_whole)
 	EXPECT_EQ(before.splits, after.splits);
 	ASSERT_EQ(0, odp_census(self->fd, p, SZ_2M, &c));
 	EXPECT_EQ(0, c.present);
-	EXPECT_TRUE(dev_sees(self->fd, p + 2 * SZ_4K, SZ_2M - 2 * SZ_4K, 21, NULL));
+	EXPECT_TRUE(odp_dev_sees(self->fd, p + 2 * SZ_4K, SZ_2M - 2 * SZ_4K, 21, NULL));
 	ASSERT_EQ(0, odp_census(self->fd, p, SZ_2M, &c));
 	EXPECT_EQ(510, c.leaves[0]);
 	munmap(p, SZ_2M);
@@ -694,21 +667,21 @@ TEST_F(mirror, mprotect_4k_inside_leaf)
 	ASSERT_EQ(0, mprotect(ro, SZ_4K, PROT_READ));
 	ASSERT_EQ(0, odp_census(self->fd, ro, SZ_4K, &c));
 	EXPECT_EQ(0, c.present);
-	EXPECT_EQ(-EFAULT, dev_put(self->fd, ro, SZ_4K, 23, &faults));
+	EXPECT_EQ(-EFAULT, odp_dev_put(self->fd, ro, SZ_4K, 23, &faults));
 	EXPECT_EQ(1, faults);
 	EXPECT_TRUE(odp_check(ro, ro, SZ_4K, 22));
-	ASSERT_EQ(0, dev_put(self->fd, ro - SZ_4K, SZ_4K, 23, NULL));
-	ASSERT_EQ(0, dev_put(self->fd, ro + SZ_4K, SZ_4K, 23, NULL));
+	ASSERT_EQ(0, odp_dev_put(self->fd, ro - SZ_4K, SZ_4K, 23, NULL));
+	ASSERT_EQ(0, odp_dev_put(self->fd, ro + SZ_4K, SZ_4K, 23, NULL));
 	EXPECT_TRUE(odp_check(ro - SZ_4K, ro - SZ_4K, SZ_4K, 23));
 	EXPECT_TRUE(odp_check(ro + SZ_4K, ro + SZ_4K, SZ_4K, 23));
 	/* readable, and mapped read-only for the device */
-	EXPECT_TRUE(dev_sees(self->fd, ro, SZ_4K, 22, &faults));
+	EXPECT_TRUE(odp_dev_sees(self->fd, ro, SZ_4K, 22, &faults));
 	EXPECT_EQ(1, faults);
 	ASSERT_EQ(0, odp_census(self->fd, ro, SZ_4K, &c));
 	EXPECT_EQ(1, c.present);
 	EXPECT_EQ(0, c.writable);
 	/* a device write through the whole range stops at that page */
-	EXPECT_EQ(-EFAULT, dev_put(self->fd, p, SZ_2M, 24, NULL));
+	EXPECT_EQ(-EFAULT, odp_dev_put(self->fd, p, SZ_2M, 24, NULL));
 	EXPECT_TRUE(odp_check(p, p, ro - p, 24));
 	EXPECT_TRUE(odp_check(ro, ro, SZ_4K, 22));
 	munmap(p, SZ_2M);
@@ -726,7 +699,7 @@ TEST_F(mirror, collapse_back_to_2m)
 		SKIP(return, "%s", no_pte_thp(p));
 	ASSERT_EQ(0, madvise(gone, SZ_4K, MADV_DONTNEED));
 	odp_fill(gone, SZ_4K, 25);	/* a new page, elsewhere */
-	EXPECT_TRUE(dev_sees(self->fd, p, SZ_2M, 25, NULL));
+	EXPECT_TRUE(odp_dev_sees(self->fd, p, SZ_2M, 25, NULL));
 	ASSERT_EQ(0, odp_census(self->fd, p, SZ_2M, &c));
 	EXPECT_EQ(0, c.leaves[1]);
 	EXPECT_EQ(512, c.leaves[0]);
@@ -740,7 +713,7 @@ TEST_F(mirror, collapse_back_to_2m)
 		SKIP(goto out, "this kernel has no MADV_COLLAPSE");
 	ASSERT_EQ(0, ret) TH_LOG("MADV_COLLAPSE: %s", strerror(errno));
 	ASSERT_EQ(2048, odp_anon_huge_kb(p));
-	EXPECT_TRUE(dev_sees(self->fd, p, SZ_2M, 25, NULL));
+	EXPECT_TRUE(odp_dev_sees(self->fd, p, SZ_2M, 25, NULL));
 	ASSERT_EQ(0, odp_census(self->fd, p, SZ_2M, &c));
 	EXPECT_EQ(1, c.leaves[1]);
 	EXPECT_EQ(0, c.leaves[0]);
@@ -789,9 +762,9 @@ TEST_F(mirror, fork_cow_follows_parent)
 	ASSERT_EQ(0, odp_census(self->fd, p, len, &c));
 	EXPECT_EQ(PAGES(len), c.present);
 	EXPECT_EQ(0, c.writable);
-	EXPECT_TRUE(dev_sees(self->fd, p, len, 26, &faults));
+	EXPECT_TRUE(odp_dev_sees(self->fd, p, len, 26, &faults));
 	EXPECT_EQ(0, faults);
-	ASSERT_EQ(0, dev_put(self->fd, p, len, 28, &faults));
+	ASSERT_EQ(0, odp_dev_put(self->fd, p, len, 28, &faults));
 	EXPECT_GT(faults, 0);
 	EXPECT_TRUE(odp_check(p, p, len, 28));
 	ASSERT_EQ(1, write(to_child[1], &token, 1));
@@ -849,7 +822,7 @@ static void migrate_and_check(struct __test_metadata *_metadata, int fd,
 	EXPECT_GT(after.invalidations, before.invalidations);
 	ASSERT_EQ(0, odp_census(fd, p, len, &c));
 	EXPECT_EQ(0, c.present);
-	EXPECT_TRUE(dev_sees(fd, p, len, gen, &faults));
+	EXPECT_TRUE(odp_dev_sees(fd, p, len, gen, &faults));
 	EXPECT_GT(faults, 0);
 	ASSERT_EQ(0, odp_census(fd, p, len, &c));
 	EXPECT_EQ(n, c.present);
@@ -903,8 +876,8 @@ TEST_F(mirror, dirty_propagates_on_unmap)
 	ASSERT_NE(NULL, p);
 	odp_fill(p, len, 31);
 	ASSERT_EQ(0, odp_mr_rw(self->fd, p, len, NULL));
-	ASSERT_EQ(0, dev_put(self->fd, p, len / 2, 32, NULL));
-	ASSERT_TRUE(dev_sees(self->fd, p + len / 2, len / 2, 31, NULL));
+	ASSERT_EQ(0, odp_dev_put(self->fd, p, len / 2, 32, NULL));
+	ASSERT_TRUE(odp_dev_sees(self->fd, p + len / 2, len / 2, 31, NULL));
 	ASSERT_EQ(0, odp_stats(self->fd, &before));
 	ASSERT_EQ(0, munmap(p, len));
 	ASSERT_EQ(0, odp_stats(self->fd, &after));
@@ -945,24 +918,24 @@ TEST_F(mirror, implicit_mr)
 	odp_fill(p, len, 33);
 	EXPECT_EQ(-EFAULT, odp_dev_read(self->fd, p, buf, sizeof(buf), NULL));
 	ASSERT_EQ(0, odp_implicit(self->fd, true));
-	EXPECT_TRUE(dev_sees(self->fd, p, len, 33, NULL));
-	ASSERT_EQ(0, dev_put(self->fd, p, len, 34, NULL));
+	EXPECT_TRUE(odp_dev_sees(self->fd, p, len, 33, NULL));
+	ASSERT_EQ(0, odp_dev_put(self->fd, p, len, 34, NULL));
 	ASSERT_EQ(0, odp_stats(self->fd, &st));
 	EXPECT_GE(st.implicit_chunks, 1);
 	/* an explicit read-only MR inside takes its range over */
 	ASSERT_EQ(0, odp_mr_reg(self->fd, ro, 2 * SZ_4K, ODP_SIM_ACCESS_READ, NULL));
 	ASSERT_EQ(0, odp_census(self->fd, ro, 2 * SZ_4K, &c));
 	EXPECT_EQ(0, c.present);
-	EXPECT_EQ(-EACCES, dev_put(self->fd, ro, SZ_4K, 35, NULL));
-	EXPECT_TRUE(dev_sees(self->fd, ro, 2 * SZ_4K, 34, NULL));
-	ASSERT_EQ(0, dev_put(self->fd, ro + 2 * SZ_4K, SZ_4K, 35, NULL));
+	EXPECT_EQ(-EACCES, odp_dev_put(self->fd, ro, SZ_4K, 35, NULL));
+	EXPECT_TRUE(odp_dev_sees(self->fd, ro, 2 * SZ_4K, 34, NULL));
+	ASSERT_EQ(0, odp_dev_put(self->fd, ro + 2 * SZ_4K, SZ_4K, 35, NULL));
 	EXPECT_TRUE(odp_check(ro + 2 * SZ_4K, ro + 2 * SZ_4K, SZ_4K, 35));
 	/* off: only the explicit MR stays reachable */
 	ASSERT_EQ(0, odp_implicit(self->fd, false));
 	ASSERT_EQ(0, odp_census(self->fd, p, len, &c));
 	EXPECT_EQ(2, c.present);
 	EXPECT_EQ(-EFAULT, odp_dev_read(self->fd, p, buf, sizeof(buf), NULL));
-	EXPECT_TRUE(dev_sees(self->fd, ro, 2 * SZ_4K, 34, NULL));
+	EXPECT_TRUE(odp_dev_sees(self->fd, ro, 2 * SZ_4K, 34, NULL));
 	ASSERT_EQ(0, odp_stats(self->fd, &st));
 	EXPECT_EQ(0, st.implicit_chunks);
 	munmap(p, len);
@@ -1031,7 +1004,7 @@ TEST(close_with_mrs_live)
 		ASSERT_EQ(0, odp_mr_reg(fd, p + SZ_2M, SZ_4K, ODP_SIM_ACCESS_READ, NULL));
 		ASSERT_EQ(0, odp_implicit(fd, true));
 		ASSERT_EQ(0, odp_prefetch(fd, p, len, ODP_SIM_PREFETCH_READ));
-		ASSERT_EQ(0, dev_put(fd, p, SZ_4K, 36, NULL));
+		ASSERT_EQ(0, odp_dev_put(fd, p, SZ_4K, 36, NULL));
 		close(fd);
 		fd = odp_open();
 		ASSERT_GE(fd, 0);

@@ -27,6 +27,10 @@
 #define SZ_2M		(512 * SZ_4K)
 #define SZ_1G		(512 * SZ_2M)
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE	25
 #endif
@@ -387,6 +391,34 @@ static inline bool odp_thp_to_ptes(char *p)
 		return false;
 	return odp_anon_huge_kb(p) == kb - 2048 && odp_one_vma(p, SZ_2M) &&
 	       odp_phys_contiguous(p, SZ_2M);
+}
+
+/* Read [p, p + len) through the device and compare with generation @gen */
+static inline bool odp_dev_sees(int fd, const void *p, size_t len, __u64 gen,
+				__u64 *faults)
+{
+	void *buf = malloc(len);
+	bool ok;
+
+	ok = buf && !odp_dev_read(fd, p, buf, len, faults) &&
+	     odp_check(buf, p, len, gen);
+	free(buf);
+	return ok;
+}
+
+/* Write generation @gen to [p, p + len) through the device */
+static inline int odp_dev_put(int fd, void *p, size_t len, __u64 gen,
+			      __u64 *faults)
+{
+	void *buf = malloc(len);
+	int ret;
+
+	if (!buf)
+		return -ENOMEM;
+	odp_pattern(buf, p, len, gen);
+	ret = odp_dev_write(fd, p, buf, len, faults);
+	free(buf);
+	return ret;
 }
 
 #endif /* ODP_TEST_LIB_H */
