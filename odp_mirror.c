@@ -52,6 +52,7 @@
  * take mirror->lock, so it is called with no lock held. The mirror holds
  * mmgrab() on the mm, never mmget() beyond a single call.
  */
+#include <linux/debugfs.h>
 #include <linux/hmm.h>
 #include <linux/interval_tree.h>
 #include <linux/jiffies.h>
@@ -61,10 +62,15 @@
 #include <linux/rwsem.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 #include <linux/xarray.h>
 
 #include "odp_mirror.h"
+
+#define CREATE_TRACE_POINTS
+#include "odp_mirror_trace.h"
 
 #define ODP_BATCH_SIZE		SZ_2M
 #define ODP_BATCH_PAGES		(ODP_BATCH_SIZE >> PAGE_SHIFT)
@@ -78,6 +84,7 @@
 
 struct odp_mirror {
 	struct mm_struct *mm;
+	unsigned int id;		/* in tracepoints and debugfs */
 	unsigned long limit;		/* end of the mirrored addresses */
 	struct rw_semaphore mr_sem;
 	struct rb_root_cached mrs;	/* explicit MRs, under mr_sem */
@@ -91,6 +98,10 @@ struct odp_mirror {
 	struct odp_pt_reserve spare;	/* the fault path's, under lock */
 	unsigned int reserve_target;	/* under lock */
 	struct odp_mirror_stats stats;	/* under lock */
+	struct dentry *debugfs;
+	u32 pid;			/* of the creator, if its mm is @mm */
+	unsigned long dump_start;	/* debugfs "leaves" range, under lock */
+	unsigned long dump_end;
 };
 
 struct odp_mr {
@@ -118,6 +129,7 @@ struct odp_fault {
 	unsigned long *pfns;		/* hmm_range_fault()'s output */
 	struct odp_pt_reserve pages;	/* allocated unlocked, spliced in */
 	unsigned int need;		/* table pages the last map lacked */
+	unsigned long installed[ODP_PT_NR_SIZES];
 	u64 hmm_calls;
 	u64 retries;
 	u64 pages_faulted;
@@ -159,6 +171,12 @@ static void odp_account(struct odp_mirror *m, const struct odp_pt_result *res)
 	m->stats.fallbacks += res->fallback;
 }
 
+/* Events that only take write access away: the rest clear */
+static bool odp_event_protects(enum mmu_notifier_event event)
+{
+	return event == MMU_NOTIFY_PROTECTION_PAGE || event == MMU_NOTIFY_SOFT_DIRTY;
+}
+
 /*
  * Clear, or for events that only take write access away write-protect,
  * [start, end). Never fails: without reserve pages for a split, the whole
@@ -175,7 +193,7 @@ static void odp_zap_locked(struct odp_mirror *m, unsigned long start,
 	odp_pt_result_init(res, odp_release_leaf, m);
 	if (start >= end)
 		return;
-	if (event == MMU_NOTIFY_PROTECTION_PAGE || event == MMU_NOTIFY_SOFT_DIRTY)
+	if (odp_event_protects(event))
 		ret = odp_pgtable_protect(&m->pt, start, end - start,
 					  ODP_PT_FALLBACK, &alloc, res);
 	else
@@ -204,6 +222,9 @@ static bool odp_mr_invalidate(struct mmu_interval_notifier *mni,
 {
 	struct odp_mr *mr = container_of(mni, struct odp_mr, notifier);
 	struct odp_mirror *m = mr->mirror;
+	unsigned long start = max(range->start, mr->start);
+	unsigned long end = min(range->end, mr->end);
+	bool protect = odp_event_protects(range->event);
 	struct odp_pt_result res;
 
 	if (mmu_notifier_range_blockable(range))
@@ -211,9 +232,11 @@ static bool odp_mr_invalidate(struct mmu_interval_notifier *mni,
 	else if (!mutex_trylock(&m->lock))
 		return false;
 	mmu_interval_set_seq(mni, cur_seq);
-	odp_zap_locked(m, max(range->start, mr->start), min(range->end, mr->end),
-		       range->event, &res);
+	odp_zap_locked(m, start, end, range->event, &res);
 	m->stats.invalidations++;
+	trace_odp_invalidate(m->id, start, end, range->event, protect,
+			     protect ? res.protected : res.cleared, res.splits,
+			     res.fallback);
 	mutex_unlock(&m->lock);
 	odp_pgtable_free_tables(&m->pt, &res);
 	return true;
@@ -484,11 +507,16 @@ static int odp_map(struct odp_fault *f, struct odp_pt_map *map)
 {
 	const struct odp_pt_alloc alloc = { .reserve = &f->m->spare };
 	struct odp_pt_result res;
+	unsigned int s;
 	int ret;
 
 	odp_pt_result_init(&res, odp_release_leaf, f->m);
 	ret = odp_pgtable_map(&f->m->pt, map, &alloc, &res);
 	odp_account(f->m, &res);
+	for (s = 0; s < ODP_PT_NR_SIZES; s++)
+		f->installed[s] += res.installed[s];
+	if (res.merges)
+		trace_odp_merge(f->m->id, map->va, map->va + map->len, res.merged);
 	odp_pgtable_free_tables(&f->m->pt, &res);
 	if (ret == -ENOMEM)
 		f->need = res.need;
@@ -766,6 +794,8 @@ static int odp_do_fault(struct odp_mirror *m, unsigned long va,
 	m->stats.retries += f.retries;
 	m->stats.pages_faulted += f.pages_faulted;
 	mutex_unlock(&m->lock);
+	trace_odp_fault(m->id, start, end, how & ODP_HOW_WRITE, f.pages_faulted,
+			f.installed, f.retries, ret);
 	odp_pt_reserve_drain(&f.pages);
 out_free:
 	kfree(f.pfns);
@@ -971,6 +1001,121 @@ void odp_mirror_get_stats(struct odp_mirror *m, struct odp_mirror_stats *st)
 }
 EXPORT_SYMBOL_GPL(odp_mirror_get_stats);
 
+/* --- debugfs: <debugfs>/odp_mirror/<id>/{pid,stats,range,leaves} --- */
+
+#define ODP_DEBUGFS_MAX_LEAVES	10000
+
+static struct dentry *odp_debugfs_root;
+static atomic_t odp_mirror_ids = ATOMIC_INIT(0);
+
+static int odp_debugfs_stats_show(struct seq_file *s, void *unused)
+{
+	struct odp_mirror *m = s->private;
+	struct odp_mirror_stats st;
+
+	odp_mirror_get_stats(m, &st);
+	seq_printf(s, "faults %llu\nhmm_calls %llu\nretries %llu\npages_faulted %llu\n",
+		   st.faults, st.hmm_calls, st.retries, st.pages_faulted);
+	seq_printf(s, "leaves_4k %llu\nleaves_2m %llu\nleaves_1g %llu\n",
+		   st.leaves[0], st.leaves[1], st.leaves[2]);
+	seq_printf(s, "installed_4k %llu\ninstalled_2m %llu\ninstalled_1g %llu\n",
+		   st.leaves_installed[0], st.leaves_installed[1],
+		   st.leaves_installed[2]);
+	seq_printf(s, "invalidations %llu\nsplits %llu\nmerges %llu\nfallbacks %llu\n",
+		   st.invalidations, st.splits, st.merges, st.fallbacks);
+	seq_printf(s, "dirty_propagations %llu\ntables %llu\nreserve %llu\n",
+		   st.dirty_propagations, st.tables, st.reserve);
+	seq_printf(s, "mrs %llu\nimplicit_chunks %llu\n", st.mrs,
+		   st.implicit_chunks);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(odp_debugfs_stats);
+
+/* One line per present leaf of the chosen range, at most 10000 */
+static int odp_debugfs_leaves_show(struct seq_file *s, void *unused)
+{
+	static const char * const size[ODP_PT_NR_SIZES] = { "4K", "2M", "1G" };
+	struct odp_mirror *m = s->private;
+	struct odp_pt_leaf leaf;
+	struct odp_pt_iter it;
+	unsigned long n = 0;
+
+	mutex_lock(&m->lock);
+	odp_pgtable_for_each_leaf(&m->pt, &it, m->dump_start,
+				  m->dump_end - m->dump_start, &leaf) {
+		if (n++ == ODP_DEBUGFS_MAX_LEAVES) {
+			seq_puts(s, "...\n");
+			break;
+		}
+		seq_printf(s, "%#llx-%#llx %s pfn %#llx %s%s\n", leaf.va,
+			   leaf.va + BIT_ULL(leaf.shift),
+			   size[odp_pt_size_index(leaf.shift)], leaf.pfn,
+			   leaf.writable ? "rw" : "ro", leaf.dirty ? " dirty" : "");
+	}
+	mutex_unlock(&m->lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(odp_debugfs_leaves);
+
+static int odp_debugfs_range_show(struct seq_file *s, void *unused)
+{
+	struct odp_mirror *m = s->private;
+
+	mutex_lock(&m->lock);
+	seq_printf(s, "%#lx %#lx\n", m->dump_start, m->dump_end);
+	mutex_unlock(&m->lock);
+	return 0;
+}
+
+static int odp_debugfs_range_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, odp_debugfs_range_show, inode->i_private);
+}
+
+/* "start end" in hex: the range "leaves" shows, page-aligned, start < end */
+static ssize_t odp_debugfs_range_write(struct file *file, const char __user *ubuf,
+				       size_t len, loff_t *ppos)
+{
+	struct odp_mirror *m = ((struct seq_file *)file->private_data)->private;
+	unsigned long start, end;
+	char buf[48];
+
+	if (!len || len >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	buf[len] = 0;
+	if (sscanf(buf, "%lx %lx", &start, &end) != 2 || start >= end ||
+	    end > m->limit || !PAGE_ALIGNED(start | end))
+		return -EINVAL;
+	mutex_lock(&m->lock);
+	m->dump_start = start;
+	m->dump_end = end;
+	mutex_unlock(&m->lock);
+	return len;
+}
+
+static const struct file_operations odp_debugfs_range_fops = {
+	.owner = THIS_MODULE,
+	.open = odp_debugfs_range_open,
+	.read = seq_read,
+	.write = odp_debugfs_range_write,
+	.llseek = seq_lseek,
+	.release = single_release,
+};
+
+static void odp_debugfs_add(struct odp_mirror *m)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "%u", m->id);
+	m->debugfs = debugfs_create_dir(name, odp_debugfs_root);
+	debugfs_create_u32("pid", 0444, m->debugfs, &m->pid);
+	debugfs_create_file("stats", 0444, m->debugfs, m, &odp_debugfs_stats_fops);
+	debugfs_create_file("range", 0644, m->debugfs, m, &odp_debugfs_range_fops);
+	debugfs_create_file("leaves", 0444, m->debugfs, m, &odp_debugfs_leaves_fops);
+}
+
 /* --- life cycle --- */
 
 /**
@@ -1005,8 +1150,12 @@ struct odp_mirror *odp_mirror_create(struct mm_struct *mm,
 	odp_pt_reserve_init(&m->spare);
 	m->reserve_target = ODP_MIRROR_RESERVE_DEFAULT;
 	m->limit = min_t(u64, mm->task_size, odp_pgtable_va_limit(&m->pt));
+	m->dump_end = m->limit;
 	mmgrab(mm);
 	m->mm = mm;
+	m->id = atomic_inc_return(&odp_mirror_ids);
+	m->pid = current->mm == mm ? task_tgid_nr(current) : 0;
+	odp_debugfs_add(m);
 	return m;
 }
 EXPORT_SYMBOL_GPL(odp_mirror_create);
@@ -1049,6 +1198,8 @@ void odp_mirror_destroy(struct odp_mirror *m)
 	struct odp_mr *mr;
 	unsigned long idx;
 
+	/* waits for readers of the mirror's debugfs files */
+	debugfs_remove_recursive(m->debugfs);
 	/* cleared first, while the notifiers still keep the pages alive */
 	odp_zap(m, 0, m->limit);
 	while ((node = interval_tree_iter_first(&m->mrs, 0, ULONG_MAX))) {
@@ -1071,6 +1222,19 @@ void odp_mirror_destroy(struct odp_mirror *m)
 	kfree(m);
 }
 EXPORT_SYMBOL_GPL(odp_mirror_destroy);
+
+static int __init odp_mirror_init(void)
+{
+	odp_debugfs_root = debugfs_create_dir("odp_mirror", NULL);
+	return 0;
+}
+module_init(odp_mirror_init);
+
+static void __exit odp_mirror_exit(void)
+{
+	debugfs_remove(odp_debugfs_root);
+}
+module_exit(odp_mirror_exit);
 
 MODULE_DESCRIPTION("On-demand paging mirror with mixed-size device page tables");
 MODULE_LICENSE("GPL");

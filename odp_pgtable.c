@@ -356,6 +356,7 @@ static void op_try_merge(struct pt_op *op, u64 *table, unsigned int i,
 	op->pt->stats.leaves[level]++;
 	op->pt->stats.merges++;
 	op->res->merges++;
+	op->res->merged[level]++;
 }
 
 /* --- map --- */

@@ -10,7 +10,7 @@ set -euo pipefail
 
 kdir=$1 out=$2
 mkdir -p "$out"
-rsync -a --delete --include=/Kbuild --include='/*.c' --include='/include/***' \
+rsync -a --delete --include=/Kbuild --include='/*.c' --include='/*.h' --include='/include/***' \
 	--exclude='*' "$ODP_TOP/" "$out/"
 extra=()
 [ -n "${ODP_COMPILE_ONLY:-}" ] && extra=(KBUILD_MODPOST_WARN=1)

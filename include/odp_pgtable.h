@@ -183,6 +183,7 @@ struct odp_pt_alloc {
  * @protected: leaves or parts of leaves write-protected, by size index
  * @splits: huge leaves split
  * @merges: tables merged into a leaf
+ * @merged: the leaves those merges made, by size index
  * @need: table pages the operation needed (also set on -ENOMEM)
  * @fallback: whole leaves were cleared instead of split
  * @freed: table pages the operation unlinked. The caller frees them with
@@ -198,6 +199,7 @@ struct odp_pt_result {
 	unsigned long protected[ODP_PT_NR_SIZES];
 	unsigned int splits;
 	unsigned int merges;
+	unsigned long merged[ODP_PT_NR_SIZES];
 	unsigned int need;
 	bool fallback;
 	struct list_head freed;
