@@ -400,6 +400,8 @@ static inline bool odp_dev_sees(int fd, const void *p, size_t len, __u64 gen,
 	void *buf = malloc(len);
 	bool ok;
 
+	if (faults)
+		*faults = 0;
 	ok = buf && !odp_dev_read(fd, p, buf, len, faults) &&
 	     odp_check(buf, p, len, gen);
 	free(buf);
@@ -413,6 +415,8 @@ static inline int odp_dev_put(int fd, void *p, size_t len, __u64 gen,
 	void *buf = malloc(len);
 	int ret;
 
+	if (faults)
+		*faults = 0;
 	if (!buf)
 		return -ENOMEM;
 	odp_pattern(buf, p, len, gen);
