@@ -8,6 +8,7 @@
 #   make demo            boot the guest and show the mirror at work
 #   make stress          the stress test for STRESS_SECONDS (60), and the fuzzer
 #   make bench           benchmark against hmm_range_fault and test_hmm
+#   make lint            checkpatch --strict, sparse (C=2) and kernel-doc
 #   make kernel          only build (or reuse) the test kernel
 #   make selftests       only build the static selftest programs
 #   make clean
@@ -21,7 +22,7 @@ KDIR ?= $(if $(wildcard $(ODP_CACHE)/kdir/Makefile),$(ODP_CACHE)/kdir,/lib/modul
 
 export KVER DEBUG ODP_CACHE
 
-.PHONY: all modules clean check stress demo bench kernel selftests
+.PHONY: all modules clean check stress demo bench lint kernel selftests
 
 all: modules
 
@@ -52,3 +53,6 @@ demo:
 
 bench:
 	guest-test/bench.sh
+
+lint:
+	scripts/lint.sh
