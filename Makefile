@@ -9,6 +9,7 @@
 #   make stress          the stress test for STRESS_SECONDS (60), and the fuzzer
 #   make bench           benchmark against hmm_range_fault and test_hmm
 #   make lint            checkpatch --strict, sparse (C=2) and kernel-doc
+#   make dkms            dkms add + build against bookworm's stock headers
 #   make kernel          only build (or reuse) the test kernel
 #   make selftests       only build the static selftest programs
 #   make clean
@@ -22,7 +23,7 @@ KDIR ?= $(if $(wildcard $(ODP_CACHE)/kdir/Makefile),$(ODP_CACHE)/kdir,/lib/modul
 
 export KVER DEBUG ODP_CACHE
 
-.PHONY: all modules clean check stress demo bench lint kernel selftests
+.PHONY: all modules clean check stress demo bench lint dkms kernel selftests
 
 all: modules
 
@@ -56,3 +57,6 @@ bench:
 
 lint:
 	scripts/lint.sh
+
+dkms:
+	scripts/dkms-check.sh
