@@ -67,6 +67,7 @@
 #include <linux/uaccess.h>
 #include <linux/xarray.h>
 
+#include "odp_compat.h"
 #include "odp_mirror.h"
 
 #define CREATE_TRACE_POINTS
@@ -216,35 +217,113 @@ static void odp_zap(struct odp_mirror *m, unsigned long start,
 
 /* --- the notifier --- */
 
-static bool odp_mr_invalidate(struct mmu_interval_notifier *mni,
-			      const struct mmu_notifier_range *range,
-			      unsigned long cur_seq)
+/*
+ * What both notifiers do under the lock: clear, or write-protect, the
+ * range. The unlinked table pages are left in @res for the caller to free.
+ * false: the range may not block and the lock was taken.
+ */
+static bool odp_mr_clear(struct mmu_interval_notifier *mni,
+			 const struct mmu_notifier_range *range,
+			 unsigned long cur_seq, struct odp_pt_result *res,
+			 bool two_pass)
 {
 	struct odp_mr *mr = container_of(mni, struct odp_mr, notifier);
 	struct odp_mirror *m = mr->mirror;
 	unsigned long start = max(range->start, mr->start);
 	unsigned long end = min(range->end, mr->end);
 	bool protect = odp_event_protects(range->event);
-	struct odp_pt_result res;
 
 	if (mmu_notifier_range_blockable(range))
 		mutex_lock(&m->lock);
 	else if (!mutex_trylock(&m->lock))
 		return false;
 	mmu_interval_set_seq(mni, cur_seq);
-	odp_zap_locked(m, start, end, range->event, &res);
+	odp_zap_locked(m, start, end, range->event, res);
 	m->stats.invalidations++;
+	m->stats.finish_passes += two_pass;
 	trace_odp_invalidate(m->id, start, end, range->event, protect,
-			     protect ? res.protected : res.cleared, res.splits,
-			     res.fallback);
+			     protect ? res->protected : res->cleared, res->splits,
+			     res->fallback);
 	mutex_unlock(&m->lock);
-	odp_pgtable_free_tables(&m->pt, &res);
 	return true;
+}
+
+/* The single-pass notifier: clear, then free the unlinked tables */
+static bool odp_mr_invalidate(struct mmu_interval_notifier *mni,
+			      const struct mmu_notifier_range *range,
+			      unsigned long cur_seq)
+{
+	struct odp_mr *mr = container_of(mni, struct odp_mr, notifier);
+	struct odp_pt_result res;
+
+	if (!odp_mr_clear(mni, range, cur_seq, &res, false))
+		return false;
+	odp_pgtable_free_tables(&mr->mirror->pt, &res);
+	return true;
+}
+
+/*
+ * The two-pass notifier. The first pass clears the entries, so that the
+ * device stops using them; the second frees the tables the first unlinked.
+ * That second half is where a real device waits for its TLB flush and
+ * unmaps DMA: its flushes for every notifier of the invalidation can then
+ * run in parallel. Without memory for the hand-over (GFP_NOWAIT, never
+ * sleeping), the first pass does it all, as the single pass does.
+ */
+struct odp_finish {
+	struct mmu_interval_notifier_finish base;
+	struct odp_mirror *m;
+	struct odp_pt_result res;
+};
+
+static bool odp_mr_invalidate_start(struct mmu_interval_notifier *mni,
+				    const struct mmu_notifier_range *range,
+				    unsigned long cur_seq,
+				    struct mmu_interval_notifier_finish **finish)
+{
+	struct odp_mr *mr = container_of(mni, struct odp_mr, notifier);
+	struct odp_finish *f = kmalloc(sizeof(*f), GFP_NOWAIT | __GFP_NOWARN);
+
+	if (!f)
+		return odp_mr_invalidate(mni, range, cur_seq);
+	if (!odp_mr_clear(mni, range, cur_seq, &f->res, true)) {
+		kfree(f);
+		return false;
+	}
+	f->m = mr->mirror;
+	*finish = &f->base;
+	return true;
+}
+
+static void odp_mr_invalidate_finish(struct mmu_interval_notifier_finish *finish)
+{
+	struct odp_finish *f = container_of(finish, struct odp_finish, base);
+
+	odp_pgtable_free_tables(&f->m->pt, &f->res);
+	kfree(f);
 }
 
 static const struct mmu_interval_notifier_ops odp_mr_ops = {
 	.invalidate = odp_mr_invalidate,
 };
+
+static const struct odp_two_pass_ops odp_mr_ops_two_pass = {
+	.invalidate_start = odp_mr_invalidate_start,
+	.invalidate_finish = odp_mr_invalidate_finish,
+};
+
+static bool single_pass;
+module_param(single_pass, bool, 0644);
+MODULE_PARM_DESC(single_pass,
+		 "MRs created from now on use the single-pass notifier even where the kernel has two passes");
+
+/* The notifier of a new MR: two passes where the kernel has them */
+static const struct mmu_interval_notifier_ops *odp_mr_ops_pick(void)
+{
+	if (ODP_TWO_PASS_SUPPORTED && !READ_ONCE(single_pass))
+		return (const void *)&odp_mr_ops_two_pass;	/* see odp_compat.h */
+	return &odp_mr_ops;
+}
 
 /* --- MRs --- */
 
@@ -261,7 +340,7 @@ static struct odp_mr *odp_mr_new(struct odp_mirror *m, unsigned long start,
 	mr->end = end;
 	mr->access = access;
 	ret = mmu_interval_notifier_insert(&mr->notifier, m->mm, start,
-					   end - start, &odp_mr_ops);
+					   end - start, odp_mr_ops_pick());
 	if (ret) {
 		kfree(mr);
 		return ERR_PTR(ret);
@@ -1027,6 +1106,8 @@ static int odp_debugfs_stats_show(struct seq_file *s, void *unused)
 		   st.dirty_propagations, st.tables, st.reserve);
 	seq_printf(s, "mrs %llu\nimplicit_chunks %llu\n", st.mrs,
 		   st.implicit_chunks);
+	seq_printf(s, "two_pass_notifier %d\nfinish_passes %llu\n",
+		   ODP_TWO_PASS_SUPPORTED && !READ_ONCE(single_pass), st.finish_passes);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(odp_debugfs_stats);
@@ -1214,7 +1295,8 @@ void odp_mirror_destroy(struct odp_mirror *m)
 	}
 	xa_destroy(&m->chunks);
 	odp_pgtable_destroy(&m->pt);
-	WARN_ON_ONCE(m->pt.stats.tables_allocated != m->pt.stats.tables_freed);
+	WARN_ON_ONCE(m->pt.stats.tables_allocated !=
+		     atomic_long_read(&m->pt.stats.tables_freed));
 	odp_pt_reserve_drain(&m->reserve);
 	odp_pt_reserve_drain(&m->spare);
 	mmdrop(m->mm);

@@ -824,7 +824,7 @@ void odp_pgtable_free_tables(struct odp_pgtable *pt, struct odp_pt_result *res)
 		list_del(&page->lru);
 		set_page_private(page, 0);
 		__free_page(page);
-		pt->stats.tables_freed++;
+		atomic_long_inc(&pt->stats.tables_freed);
 	}
 }
 EXPORT_SYMBOL_GPL(odp_pgtable_free_tables);
@@ -1061,7 +1061,7 @@ static void pt_free_subtree(struct odp_pgtable *pt, u64 *table,
 	set_page_private(virt_to_page(table), 0);
 	free_page((unsigned long)table);
 	pt->stats.tables--;
-	pt->stats.tables_freed++;
+	atomic_long_inc(&pt->stats.tables_freed);
 }
 
 /**

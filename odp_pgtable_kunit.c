@@ -54,7 +54,8 @@ static int t_init_sizes(struct pt_test *t, unsigned int levels,
 			unsigned long sizes)
 {
 	odp_pgtable_destroy(&t->pt);
-	KUNIT_EXPECT_EQ(t->test, t->pt.stats.tables_allocated, t->pt.stats.tables_freed);
+	KUNIT_EXPECT_EQ(t->test, t->pt.stats.tables_allocated,
+			(unsigned long)atomic_long_read(&t->pt.stats.tables_freed));
 	return odp_pgtable_init(&t->pt, levels, sizes, &t->lock);
 }
 
@@ -76,7 +77,8 @@ static void pt_test_exit(struct kunit *test)
 
 	odp_pgtable_destroy(&t->pt);
 	KUNIT_EXPECT_EQ(test, t->pt.stats.tables, 0UL);
-	KUNIT_EXPECT_EQ(test, t->pt.stats.tables_allocated, t->pt.stats.tables_freed);
+	KUNIT_EXPECT_EQ(test, t->pt.stats.tables_allocated,
+			(unsigned long)atomic_long_read(&t->pt.stats.tables_freed));
 	mutex_destroy(&t->lock);
 }
 
@@ -720,7 +722,8 @@ static void pt_invalid_args(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, odp_pgtable_init(&pt2, 2, SZ_4K | SZ_2M, &t->lock), 0);
 	KUNIT_EXPECT_EQ(test, odp_pgtable_va_limit(&pt2), 1ULL << 30);
 	odp_pgtable_destroy(&pt2);
-	KUNIT_EXPECT_EQ(test, pt2.stats.tables_allocated, pt2.stats.tables_freed);
+	KUNIT_EXPECT_EQ(test, pt2.stats.tables_allocated,
+			(unsigned long)atomic_long_read(&pt2.stats.tables_freed));
 }
 
 /* Table memory per GiB, as the issue states it (tables beyond the root) */
@@ -946,7 +949,7 @@ static void pt_randomized(struct kunit *test)
 	for (s = 0; s < ODP_PT_NR_SIZES; s++)
 		KUNIT_EXPECT_EQ(test, census[s], t->pt.stats.leaves[s]);
 	KUNIT_EXPECT_EQ(test, t->pt.stats.tables,
-			t->pt.stats.tables_allocated - t->pt.stats.tables_freed);
+			t->pt.stats.tables_allocated - atomic_long_read(&t->pt.stats.tables_freed));
 	kunit_info(test, "%u maps, %u unmaps, %u protects; %lu splits, %lu merges; leaves now 4K %lu 2M %lu 1G %lu\n",
 		   counts[T_MAP], counts[T_UNMAP], counts[T_PROTECT],
 		   t->pt.stats.splits, t->pt.stats.merges,

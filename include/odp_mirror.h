@@ -72,6 +72,8 @@ enum odp_prefetch_advice {
  * @reserve: pages in the notifier's reserve now
  * @mrs: explicit MRs now
  * @implicit_chunks: implicit MR chunks now
+ * @finish_passes: invalidations that freed their table pages in the
+ *	notifier's second pass (kernels with two-pass interval notifiers)
  */
 struct odp_mirror_stats {
 	u64 faults;
@@ -89,6 +91,7 @@ struct odp_mirror_stats {
 	u64 reserve;
 	u64 mrs;
 	u64 implicit_chunks;
+	u64 finish_passes;
 };
 
 struct odp_mirror *odp_mirror_create(struct mm_struct *mm,

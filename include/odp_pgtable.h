@@ -68,7 +68,8 @@ struct odp_pt_frame_format {
  * @leaves: present leaves now, by size index
  * @tables: table pages now, the root included
  * @tables_allocated: table pages taken over the table's life
- * @tables_freed: table pages freed over the table's life
+ * @tables_freed: table pages freed over the table's life; atomic, since
+ *	odp_pgtable_free_tables() runs without the lock
  * @splits: huge leaves split into a lower-level table
  * @merges: full contiguous tables collapsed into one leaf
  * @fallbacks: operations that cleared whole leaves for want of table pages
@@ -77,7 +78,7 @@ struct odp_pt_stats {
 	unsigned long leaves[ODP_PT_NR_SIZES];
 	unsigned long tables;
 	unsigned long tables_allocated;
-	unsigned long tables_freed;
+	atomic_long_t tables_freed;
 	unsigned long splits;
 	unsigned long merges;
 	unsigned long fallbacks;

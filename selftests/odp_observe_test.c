@@ -275,4 +275,62 @@ out:
 		munmap(p, SZ_2M);
 }
 
+#define SINGLE_PASS	"/sys/module/odp_mirror/parameters/single_pass"
+
+/*
+ * Map 16 pages on the device and munmap them: the counters of @fd's
+ * mirror tell whether that invalidation went through two passes.
+ */
+static void unmap_and_count(struct __test_metadata *_metadata, int fd,
+			    long *two_pass, long *invalidations, long *finishes)
+{
+	char *p = odp_map_anon(NULL, 16 * SZ_4K, MADV_NOHUGEPAGE), *stats;
+	char dir[320], path[360];
+
+	ASSERT_NE(NULL, p);
+	memset(p, 1, 16 * SZ_4K);
+	ASSERT_EQ(0, odp_mr_rw(fd, p, 16 * SZ_4K, NULL));
+	ASSERT_EQ(0, odp_prefetch(fd, p, 16 * SZ_4K, ODP_SIM_PREFETCH_WRITE));
+	ASSERT_EQ(0, munmap(p, 16 * SZ_4K));
+	my_dir(dir, sizeof(dir));
+	ASSERT_NE(0, dir[0]);
+	snprintf(path, sizeof(path), "%s/stats", dir);
+	stats = slurp(path);
+	ASSERT_NE(NULL, stats);
+	*two_pass = stat_of(stats, "two_pass_notifier");
+	*invalidations = stat_of(stats, "invalidations");
+	*finishes = stat_of(stats, "finish_passes");
+	free(stats);
+}
+
+/*
+ * Where the kernel has two-pass interval notifiers, MRs use them (the
+ * tables are freed in the second pass) unless the single_pass parameter
+ * is set; elsewhere every invalidation is single-pass.
+ */
+TEST_F(observe, notifier_passes)
+{
+	long two_pass, inval, fin;
+
+	if (access(DEBUGFS, F_OK))
+		SKIP(return, "no %s", DEBUGFS);
+	unmap_and_count(_metadata, self->fd, &two_pass, &inval, &fin);
+	ASSERT_GE(two_pass, 0);
+	EXPECT_GT(inval, 0);
+	EXPECT_EQ(two_pass ? inval : 0, fin);
+	if (!two_pass)
+		SKIP(return, "this kernel has no two-pass interval notifiers");
+
+	/* the same kernel, single pass: new MRs of a new mirror */
+	ASSERT_EQ(0, put(SINGLE_PASS, "1"));
+	close(self->fd);
+	self->fd = odp_open();
+	ASSERT_GE(self->fd, 0);
+	unmap_and_count(_metadata, self->fd, &two_pass, &inval, &fin);
+	EXPECT_EQ(0, put(SINGLE_PASS, "0"));
+	EXPECT_EQ(0, two_pass);
+	EXPECT_GT(inval, 0);
+	EXPECT_EQ(0, fin);
+}
+
 TEST_HARNESS_MAIN
