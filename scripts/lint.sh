@@ -3,8 +3,8 @@
 # lint.sh: make lint. Every source file through the test kernel's own
 #   scripts/checkpatch.pl --strict (no output but the clean total allowed),
 #   sparse (make C=2 W=1: no warning at all),
-#   scripts/kernel-doc -none -Wall (every file, those the documentation
-#   pulls in included).
+#   scripts/kernel-doc -none -Wall (every file), and -rst for each
+#   kernel-doc directive of Documentation/odp_mirror.rst, as it asks.
 # Uses (or builds) the cached test kernel; fails on the first unclean tool.
 set -uo pipefail
 . "$(dirname "$0")/../guest-test/lib.sh"
@@ -48,5 +48,19 @@ if [ -n "$out" ]; then
 	fail=1
 else
 	echo "ok - kernel-doc -Wall: $(echo $kd | wc -w) files clean"
+fi
+# what Documentation/odp_mirror.rst pulls in, the way it pulls it in
+out=$(awk '/^\.\. kernel-doc::/ { f = $3; next }
+	   f && /^ +:(export|internal):/ { print f, substr($1, 2, length($1) - 2); f = "" }' \
+	   Documentation/odp_mirror.rst |
+      while read -r f mode; do
+	      perl "$src/scripts/kernel-doc" -rst -sphinx-version 3.4.3 -Wall "-$mode" "$f" 2>&1 >/dev/null
+      done)
+if [ -n "$out" ]; then
+	echo "$out"
+	echo "not ok - kernel-doc of Documentation/odp_mirror.rst"
+	fail=1
+else
+	echo "ok - kernel-doc of Documentation/odp_mirror.rst: $(grep -c '^\.\. kernel-doc::' Documentation/odp_mirror.rst) directives clean"
 fi
 exit $fail
