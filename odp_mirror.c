@@ -99,6 +99,7 @@ struct odp_mirror {
 	struct odp_pt_reserve spare;	/* the fault path's, under lock */
 	unsigned int reserve_target;	/* under lock */
 	struct odp_mirror_stats stats;	/* under lock */
+	atomic_long_t finish_passes;	/* the notifier's second pass, no lock */
 	struct dentry *debugfs;
 	u32 pid;			/* of the creator, if its mm is @mm */
 	unsigned long dump_start;	/* debugfs "leaves" range, under lock */
@@ -224,8 +225,7 @@ static void odp_zap(struct odp_mirror *m, unsigned long start,
  */
 static bool odp_mr_clear(struct mmu_interval_notifier *mni,
 			 const struct mmu_notifier_range *range,
-			 unsigned long cur_seq, struct odp_pt_result *res,
-			 bool two_pass)
+			 unsigned long cur_seq, struct odp_pt_result *res)
 {
 	struct odp_mr *mr = container_of(mni, struct odp_mr, notifier);
 	struct odp_mirror *m = mr->mirror;
@@ -240,7 +240,6 @@ static bool odp_mr_clear(struct mmu_interval_notifier *mni,
 	mmu_interval_set_seq(mni, cur_seq);
 	odp_zap_locked(m, start, end, range->event, res);
 	m->stats.invalidations++;
-	m->stats.finish_passes += two_pass;
 	trace_odp_invalidate(m->id, start, end, range->event, protect,
 			     protect ? res->protected : res->cleared, res->splits,
 			     res->fallback);
@@ -256,7 +255,7 @@ static bool odp_mr_invalidate(struct mmu_interval_notifier *mni,
 	struct odp_mr *mr = container_of(mni, struct odp_mr, notifier);
 	struct odp_pt_result res;
 
-	if (!odp_mr_clear(mni, range, cur_seq, &res, false))
+	if (!odp_mr_clear(mni, range, cur_seq, &res))
 		return false;
 	odp_pgtable_free_tables(&mr->mirror->pt, &res);
 	return true;
@@ -267,8 +266,9 @@ static bool odp_mr_invalidate(struct mmu_interval_notifier *mni,
  * device stops using them; the second frees the tables the first unlinked.
  * That second half is where a real device waits for its TLB flush and
  * unmaps DMA: its flushes for every notifier of the invalidation can then
- * run in parallel. Without memory for the hand-over (GFP_NOWAIT, never
- * sleeping), the first pass does it all, as the single pass does.
+ * run in parallel. Only an invalidation that unlinked tables asks for a
+ * second pass; without memory for the hand-over (GFP_NOWAIT, never
+ * sleeping), the first pass frees them itself, as the single pass does.
  */
 struct odp_finish {
 	struct mmu_interval_notifier_finish base;
@@ -282,15 +282,21 @@ static bool odp_mr_invalidate_start(struct mmu_interval_notifier *mni,
 				    struct mmu_interval_notifier_finish **finish)
 {
 	struct odp_mr *mr = container_of(mni, struct odp_mr, notifier);
-	struct odp_finish *f = kmalloc(sizeof(*f), GFP_NOWAIT | __GFP_NOWARN);
+	struct odp_pt_result res;
+	struct odp_finish *f;
 
-	if (!f)
-		return odp_mr_invalidate(mni, range, cur_seq);
-	if (!odp_mr_clear(mni, range, cur_seq, &f->res, true)) {
-		kfree(f);
+	if (!odp_mr_clear(mni, range, cur_seq, &res))
 		return false;
+	if (list_empty(&res.freed))
+		return true;
+	f = kmalloc(sizeof(*f), GFP_NOWAIT | __GFP_NOWARN);
+	if (!f) {
+		odp_pgtable_free_tables(&mr->mirror->pt, &res);
+		return true;
 	}
 	f->m = mr->mirror;
+	odp_pt_result_init(&f->res, NULL, NULL);
+	list_splice(&res.freed, &f->res.freed);
 	*finish = &f->base;
 	return true;
 }
@@ -300,6 +306,7 @@ static void odp_mr_invalidate_finish(struct mmu_interval_notifier_finish *finish
 	struct odp_finish *f = container_of(finish, struct odp_finish, base);
 
 	odp_pgtable_free_tables(&f->m->pt, &f->res);
+	atomic_long_inc(&f->m->finish_passes);
 	kfree(f);
 }
 
@@ -317,10 +324,15 @@ module_param(single_pass, bool, 0644);
 MODULE_PARM_DESC(single_pass,
 		 "MRs created from now on use the single-pass notifier even where the kernel has two passes");
 
-/* The notifier of a new MR: two passes where the kernel has them */
+/* Do new MRs get the two-pass notifier? Where the kernel has it. */
+static bool odp_two_pass(void)
+{
+	return ODP_TWO_PASS_SUPPORTED && !READ_ONCE(single_pass);
+}
+
 static const struct mmu_interval_notifier_ops *odp_mr_ops_pick(void)
 {
-	if (ODP_TWO_PASS_SUPPORTED && !READ_ONCE(single_pass))
+	if (odp_two_pass())
 		return (const void *)&odp_mr_ops_two_pass;	/* see odp_compat.h */
 	return &odp_mr_ops;
 }
@@ -1075,6 +1087,7 @@ void odp_mirror_get_stats(struct odp_mirror *m, struct odp_mirror_stats *st)
 	st->reserve = m->reserve.nr;
 	st->mrs = m->nr_mrs;
 	st->implicit_chunks = m->nr_chunks;
+	st->finish_passes = atomic_long_read(&m->finish_passes);
 	mutex_unlock(&m->lock);
 	up_read(&m->mr_sem);
 }
@@ -1107,7 +1120,7 @@ static int odp_debugfs_stats_show(struct seq_file *s, void *unused)
 	seq_printf(s, "mrs %llu\nimplicit_chunks %llu\n", st.mrs,
 		   st.implicit_chunks);
 	seq_printf(s, "two_pass_notifier %d\nfinish_passes %llu\n",
-		   ODP_TWO_PASS_SUPPORTED && !READ_ONCE(single_pass), st.finish_passes);
+		   odp_two_pass(), st.finish_passes);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(odp_debugfs_stats);

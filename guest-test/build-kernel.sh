@@ -6,7 +6,6 @@
 #   FLAVOR  check    base + mm + debug fragments (the default test kernel)
 #           kasan    check + kasan
 #           release  base + mm, no debug options (benchmarks)
-#           prepare  base + mm, only modules_prepare (compile checks)
 #
 # KVER picks the source (see fetch-kernel.sh). The tree is built out of
 # place into $ODP_CACHE/<package-version>-<flavor>-<hash of the fragments>,
@@ -20,7 +19,7 @@ cfg=$ODP_TOP/guest-test/config
 case $flavor in
 check) frags="base mm debug" ;;
 kasan) frags="base mm debug kasan" ;;
-release|prepare) frags="base mm" ;;
+release) frags="base mm" ;;
 *) die "unknown kernel flavor '$flavor'" ;;
 esac
 frag_files=()
@@ -69,10 +68,8 @@ build() {
 		touch "$out/.odp-configured"
 	fi
 	log "building $ver ($flavor) in $out"
-	local targets="bzImage modules modules_prepare headers"
-	[ "$flavor" = prepare ] && targets="modules_prepare"
-	# shellcheck disable=SC2086
-	make -C "$src" O="$out" -j"$(nproc)" -s $targets >"$out/build.log" 2>&1 ||
+	make -C "$src" O="$out" -j"$(nproc)" -s bzImage modules modules_prepare headers \
+		>"$out/build.log" 2>&1 ||
 		{ tail -n 30 "$out/build.log"; die "kernel build failed (log: $out/build.log)"; }
 	echo "$ver $src" >"$out/.odp-source"
 	touch "$out/.odp-built"

@@ -3,8 +3,6 @@
 # build-modules.sh KDIR OUT_DIR: build the project's modules against KDIR
 # in OUT_DIR (a copy of the sources, so that builds for several kernels
 # never share objects), with W=1. Any compiler warning fails the build.
-# A KDIR after only `make modules_prepare` has no Module.symvers; there
-# (ODP_COMPILE_ONLY=1) modpost may not resolve symbols and only warns.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -12,9 +10,7 @@ kdir=$1 out=$2
 mkdir -p "$out"
 rsync -a --delete --include=/Kbuild --include='/*.c' --include='/*.h' --include='/include/***' \
 	--exclude='*' "$ODP_TOP/" "$out/"
-extra=()
-[ -n "${ODP_COMPILE_ONLY:-}" ] && extra=(KBUILD_MODPOST_WARN=1)
-make -C "$kdir" M="$out" W=1 -j"$(nproc)" "${extra[@]}" modules >"$out/build.log" 2>&1 ||
+make -C "$kdir" M="$out" W=1 -j"$(nproc)" modules >"$out/build.log" 2>&1 ||
 	{ cat "$out/build.log"; die "module build against $kdir failed"; }
 if grep -E 'warning:|error:' "$out/build.log"; then
 	die "module build against $kdir has warnings (see above)"

@@ -277,7 +277,7 @@ static unsigned long vma_chunks(void)
 		if (sscanf(line, "%lx-%lx ", &lo, &hi) != 2 || hi > (1UL << 47))
 			continue;
 		for (c = lo / SZ_1G; c <= (hi - 1) / SZ_1G; c++)
-			if (c != last || !n) {
+			if (c != last) {
 				n++;
 				last = c;
 			}
