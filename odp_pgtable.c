@@ -9,15 +9,21 @@
  *   bit 1       writable
  *   bit 2       dirty: the device wrote through this leaf
  *   bit 3       leaf; clear at level > 0, the entry points at a table
+ *   bit 4       zapped: a leaf cleared by an operation with ODP_PT_ZAP, not
+ *               present any more but still holding its frame and dirty bit
+ *               until odp_pgtable_sweep() reports and clears it
  *   bits 12-51  target frame number of a leaf, or the pfn of a table page
+ *   bits 52-63  a zapped leaf only: the tag of the operation that zapped
+ *               it, so that each sweep finishes its own operation's zaps
+ *               and no other's
  *
  * Every mutating operation walks its range twice with the same recursive
  * function: once "dry", counting the table pages it will need (new tables
  * and splits), and once for real, after those pages were taken from the
  * caller's reserve or allocated. So an operation either has every page it
  * needs or fails with -ENOMEM having changed nothing. Each table page keeps
- * the number of its present entries in page->private, which makes "is it
- * empty" and "is it full" O(1).
+ * the number of its occupied (present or zapped) entries in page->private,
+ * which makes "is it empty" and "is it full" O(1).
  */
 #include <linux/bitfield.h>
 #include <linux/bitops.h>
@@ -38,9 +44,34 @@
 #define ENT_WRITE		BIT_ULL(1)
 #define ENT_DIRTY		BIT_ULL(2)
 #define ENT_LEAF		BIT_ULL(3)
+#define ENT_ZAPPED		BIT_ULL(4)
 #define ENT_FRAME		GENMASK_ULL(PT_SHIFT + PT_FRAME_BITS - 1, PT_SHIFT)
+#define ENT_TAG			GENMASK_ULL(63, PT_SHIFT + PT_FRAME_BITS)
+
+static_assert((ENT_TAG >> (PT_SHIFT + PT_FRAME_BITS)) == ODP_PT_ZAP_TAG_MAX);
 
 static_assert(PT_ENTRIES * sizeof(u64) == PAGE_SIZE);
+
+/*
+ * Pages this file allocated and has not freed, tables and reserves of
+ * every table alike: an account kept apart from the tables' own, for
+ * leak checks (odp_pt_live_pages()).
+ */
+static atomic_long_t pt_live_pages = ATOMIC_LONG_INIT(0);
+
+/**
+ * odp_pt_live_pages() - table and reserve pages allocated and not yet freed
+ *
+ * Counts every page the table code allocated, for any table or reserve,
+ * and has not freed: tests compare it before and after to find leaks.
+ *
+ * Return: the number of such pages.
+ */
+long odp_pt_live_pages(void)
+{
+	return atomic_long_read(&pt_live_pages);
+}
+EXPORT_SYMBOL_GPL(odp_pt_live_pages);
 
 /* --- geometry --- */
 
@@ -76,6 +107,12 @@ static inline bool lvl_supported(const struct odp_pgtable *pt,
 static inline bool ent_present(u64 e)
 {
 	return e & ENT_PRESENT;
+}
+
+/* Present, or zapped and waiting for odp_pgtable_sweep() */
+static inline bool ent_occupied(u64 e)
+{
+	return e & (ENT_PRESENT | ENT_ZAPPED);
 }
 
 static inline bool ent_is_leaf(u64 e, unsigned int level)
@@ -117,9 +154,10 @@ static void ent_to_leaf(u64 e, unsigned int level, u64 va,
 	leaf->shift = lvl_shift(level);
 	leaf->writable = e & ENT_WRITE;
 	leaf->dirty = e & ENT_DIRTY;
+	leaf->gone = false;
 }
 
-/* Present entries of a table page, kept in its struct page */
+/* Occupied entries of a table page, kept in its struct page */
 static inline unsigned long tbl_count(u64 *table)
 {
 	return page_private(virt_to_page(table));
@@ -131,14 +169,14 @@ static void tbl_write(u64 *table, unsigned int i, u64 e)
 	struct page *page = virt_to_page(table);
 	u64 old = table[i];
 
-	if (ent_present(old) != ent_present(e))
-		set_page_private(page, page_private(page) + (ent_present(e) ? 1 : -1));
+	if (!ent_occupied(old) != !ent_occupied(e))
+		set_page_private(page, page_private(page) + (ent_occupied(e) ? 1 : -1));
 	WRITE_ONCE(table[i], e);
 }
 
 /* --- one operation --- */
 
-enum pt_kind { PT_MAP, PT_CLEAR, PT_WRPROTECT };
+enum pt_kind { PT_MAP, PT_CLEAR, PT_WRPROTECT, PT_SWEEP };
 
 struct pt_op {
 	struct odp_pgtable *pt;
@@ -147,6 +185,10 @@ struct pt_op {
 	unsigned int flags;
 	bool dry;		/* only count the pages needed */
 	bool fallback;		/* clear whole leaves instead of splitting */
+	bool zap;		/* ODP_PT_ZAP: leave releases to a sweep */
+	unsigned int tag;	/* ... which finds the zapped leaves by this tag */
+	bool keep;		/* ODP_PT_MAP_KEEP: never restructure leaves */
+	int err;		/* a map stopped installing: why */
 	unsigned int need;
 	unsigned int nr_pages;
 	struct list_head pages;	/* pages for new tables */
@@ -160,6 +202,7 @@ struct pt_op {
 	bool write;
 	const unsigned long *frames;
 	struct odp_pt_frame_format fmt;
+	unsigned int write_max_shift;	/* 0: writable leaves of any size */
 	u64 *fresh;		/* the table this operation made, still empty */
 };
 
@@ -226,24 +269,39 @@ static void op_unlink_table(struct pt_op *op, u64 *table)
 	op->pt->stats.tables--;
 }
 
-static void op_release(struct pt_op *op, u64 e, unsigned int level, u64 va)
+/* Report a leaf that left the table (@gone) or whose dirty bit is taken. */
+static void op_release(struct pt_op *op, u64 e, unsigned int level, u64 va,
+		       bool gone)
 {
 	struct odp_pt_leaf leaf;
 
 	if (!op->res->release)
 		return;
 	ent_to_leaf(e, level, va, &leaf);
+	leaf.gone = gone;
 	op->res->release(op->res->priv, &leaf);
 }
 
-/* Clear a present leaf; report it. */
+/*
+ * Clear an occupied leaf and report it; with op->zap, a present leaf is
+ * only zapped, and reported by the sweep.
+ */
 static void op_clear_leaf(struct pt_op *op, u64 *table, unsigned int i,
 			  unsigned int level, u64 va)
 {
-	op_release(op, table[i], level, va);
+	u64 e = table[i];
+
+	if (ent_present(e)) {
+		op->pt->stats.leaves[level]--;
+		op->res->cleared[level]++;
+	}
+	if (op->zap && ent_present(e)) {
+		tbl_write(table, i, (e & ~ENT_PRESENT) | ENT_ZAPPED |
+			  FIELD_PREP(ENT_TAG, op->tag));
+		return;
+	}
+	op_release(op, e, level, va, true);
 	tbl_write(table, i, 0);
-	op->pt->stats.leaves[level]--;
-	op->res->cleared[level]++;
 }
 
 /* Unlink and release a whole subtree below a table entry. */
@@ -259,7 +317,7 @@ static void op_drop_subtree(struct pt_op *op, u64 *table, unsigned int level,
 		if (ent_is_table(e, level)) {
 			op_drop_subtree(op, ent_table(e), level - 1, sub);
 			tbl_write(table, i, 0);
-		} else if (ent_present(e)) {
+		} else if (ent_occupied(e)) {
 			op_clear_leaf(op, table, i, level, sub);
 		}
 	}
@@ -275,7 +333,7 @@ static void op_clear_entry(struct pt_op *op, u64 *table, unsigned int i,
 	if (ent_is_table(e, level)) {
 		op_drop_subtree(op, ent_table(e), level - 1, va);
 		tbl_write(table, i, 0);
-	} else if (ent_present(e)) {
+	} else if (ent_occupied(e)) {
 		op_clear_leaf(op, table, i, level, va);
 	}
 }
@@ -295,9 +353,20 @@ static u64 *op_make_child(struct pt_op *op, u64 *table, unsigned int i,
 	u64 *child = op_take_table(op);
 	unsigned int k;
 
+	/* a zapped leaf no caller swept (a map over it): report it now */
+	if (ent_occupied(e) && !ent_present(e)) {
+		op_clear_leaf(op, table, i, level, ALIGN_DOWN(va, lvl_size(level)));
+		e = 0;
+	}
 	if (ent_is_leaf(e, level)) {
 		u64 step = lvl_frames(level - 1);
 
+		if (op->res->split) {
+			struct odp_pt_leaf leaf;
+
+			ent_to_leaf(e, level, ALIGN_DOWN(va, lvl_size(level)), &leaf);
+			op->res->split(op->res->priv, &leaf);
+		}
 		for (k = 0; k < PT_ENTRIES; k++)
 			WRITE_ONCE(child[k], ent_mk_leaf(ent_frame(e) + k * step,
 							 e & ENT_WRITE, e & ENT_DIRTY));
@@ -319,11 +388,20 @@ static u64 *op_make_child(struct pt_op *op, u64 *table, unsigned int i,
 	return child;
 }
 
+/* May a leaf of @level with write permission @write be built by @op? */
+static bool op_write_size_ok(const struct pt_op *op, unsigned int level,
+			     bool write)
+{
+	return !write || !op->write_max_shift ||
+	       lvl_shift(level) <= op->write_max_shift;
+}
+
 /*
  * Collapse the child table of entry @i, which maps from @va, into one leaf
  * of @level if its 512 entries are present leaves, physically contiguous
  * from an aligned frame, with one permission, and the leaf stays in the
- * operation's merge window. The merged leaf is dirty if any part was.
+ * operation's merge window (and, writable, within its size limit). The
+ * merged leaf is dirty if any part was.
  */
 static void op_try_merge(struct pt_op *op, u64 *table, unsigned int i,
 			 unsigned int level, u64 va)
@@ -333,14 +411,15 @@ static void op_try_merge(struct pt_op *op, u64 *table, unsigned int i,
 	unsigned int sub = level - 1, k;
 	u64 *child;
 
-	if (!ent_is_table(e, level) || !lvl_supported(op->pt, level) ||
+	if (op->keep || !ent_is_table(e, level) || !lvl_supported(op->pt, level) ||
 	    va < op->merge_lo || va + lvl_size(level) - 1 > op->merge_hi)
 		return;
 	child = ent_table(e);
 	if (tbl_count(child) != PT_ENTRIES)
 		return;
 	first = child[0];
-	if (!ent_is_leaf(first, sub) || !IS_ALIGNED(ent_frame(first), lvl_frames(level)))
+	if (!ent_is_leaf(first, sub) || !IS_ALIGNED(ent_frame(first), lvl_frames(level)) ||
+	    !op_write_size_ok(op, level, first & ENT_WRITE))
 		return;
 	for (k = 0; k < PT_ENTRIES; k++) {
 		u64 c = child[k];
@@ -388,6 +467,12 @@ unsigned int odp_pt_best_shift(unsigned long pgsize_bitmap, u64 va, u64 pfn,
 }
 EXPORT_SYMBOL_GPL(odp_pt_best_shift);
 
+/* Does the map want write permission at @va? */
+static inline bool op_write_at(const struct pt_op *op, u64 va)
+{
+	return op->frames ? op_entry(op, va) & op->fmt.write_mask : op->write;
+}
+
 static bool op_leaf_fits(const struct pt_op *op, unsigned int level, u64 va,
 			 u64 next)
 {
@@ -396,16 +481,85 @@ static bool op_leaf_fits(const struct pt_op *op, unsigned int level, u64 va,
 	if (odp_pt_best_shift(op->pt->pgsize_bitmap, va, op_frame(op, va),
 			      next - va) < lvl_shift(level))
 		return false;
-	return !op->frames || op_frames_contiguous(op, va, lvl_frames(level));
+	if (op->frames && !op_frames_contiguous(op, va, lvl_frames(level)))
+		return false;
+	return op_write_size_ok(op, level, op_write_at(op, va));
+}
+
+/*
+ * Does the present leaf @e of @level already map what the operation maps
+ * in [va, next): the same frames, with at least the permission asked?
+ * Then the map keeps it as it is, dirty bit included.
+ */
+static bool op_leaf_covers(const struct pt_op *op, u64 e, unsigned int level,
+			   u64 va, u64 next)
+{
+	u64 first = ent_frame(e) + ((va - ALIGN_DOWN(va, lvl_size(level))) >> PT_SHIFT);
+	u64 k, n = (next - va) >> PT_SHIFT;
+
+	if (!op->frames)
+		return op_frame(op, va) == first && (!op->write || (e & ENT_WRITE));
+	for (k = 0; k < n; k++) {
+		unsigned long q = op_entry(op, va + (k << PT_SHIFT));
+
+		if ((q & op->fmt.present_mask) != op->fmt.present_value)
+			continue;
+		if ((q & op->fmt.frame_mask) != first + k ||
+		    ((q & op->fmt.write_mask) && !(e & ENT_WRITE)))
+			return false;
+	}
+	return true;
+}
+
+/* Let the caller see, and take over, a leaf about to be installed. */
+static int op_install_hook(struct pt_op *op, u64 *frame, unsigned int level,
+			   u64 va, bool write)
+{
+	struct odp_pt_leaf leaf = {
+		.va = va, .pfn = *frame, .shift = lvl_shift(level), .writable = write,
+	};
+	int ret;
+
+	ret = op->res->install(op->res->priv, &leaf);
+	if (ret)
+		return ret;
+	*frame = leaf.pfn;
+	return 0;
 }
 
 static void op_set_leaf(struct pt_op *op, u64 *table, unsigned int i,
 			unsigned int level, u64 va)
 {
+	u64 e = table[i], frame = op_frame(op, va);
+	bool write = op_write_at(op, va);
+
+	/*
+	 * The same leaf is there: keep it, with more permission if asked;
+	 * under op->keep a leaf is never changed, so a map that needs more
+	 * permission than it has stops.
+	 */
+	if (ent_is_leaf(e, level) && (op->keep || ent_frame(e) == frame)) {
+		if (write && !(e & ENT_WRITE)) {
+			if (op->keep) {
+				op->err = -EEXIST;
+				return;
+			}
+			tbl_write(table, i, e | ENT_WRITE);
+			op->res->upgraded[level]++;
+		}
+		return;
+	}
+	if (op->keep && ent_occupied(e)) {
+		op->err = -EEXIST;
+		return;
+	}
 	op_clear_entry(op, table, i, level, va);
-	tbl_write(table, i, ent_mk_leaf(op_frame(op, va), op->frames ?
-					op_entry(op, va) & op->fmt.write_mask : op->write,
-					false));
+	if (op->res->install) {
+		op->err = op_install_hook(op, &frame, level, va, write);
+		if (op->err)
+			return;
+	}
+	tbl_write(table, i, ent_mk_leaf(frame, write, false));
 	op->pt->stats.leaves[level]++;
 	op->res->installed[level]++;
 }
@@ -414,7 +568,8 @@ static void op_set_leaf(struct pt_op *op, u64 *table, unsigned int i,
  * Level 0 of a map, the hot loop: one 4K leaf per entry of [va, end) in
  * @table, the present count and the statistics updated once. A table the
  * operation has just made holds nothing to replace, and garbage in
- * [va, end): absent entries are written too.
+ * [va, end): absent entries are written too. An entry that already maps
+ * the same frame is kept, its permission raised if asked.
  */
 static void op_set_ptes(struct pt_op *op, u64 *table, u64 va, u64 end)
 {
@@ -424,31 +579,65 @@ static void op_set_ptes(struct pt_op *op, u64 *table, u64 va, u64 end)
 	bool fresh = table == op->fresh;
 
 	for (k = 0; k < n; k++) {
-		u64 e, old;
+		u64 e, old, frame;
+		bool write;
 
 		if (op->frames) {
 			const struct odp_pt_frame_format *fmt = &op->fmt;
 			unsigned long q = op->frames[((va - op->va0) >> PT_SHIFT) + k];
 
-			if ((q & fmt->present_mask) != fmt->present_value) {
+			if ((q & fmt->present_mask) != fmt->present_value || op->err) {
 				if (fresh)
 					WRITE_ONCE(ep[k], 0);
 				continue;
 			}
-			e = ENT_PRESENT | ENT_LEAF |
-			    FIELD_PREP(ENT_FRAME, q & fmt->frame_mask) |
-			    ((q & fmt->write_mask) ? ENT_WRITE : 0);
+			frame = q & fmt->frame_mask;
+			write = q & fmt->write_mask;
 		} else {
-			e = ent_mk_leaf(op_frame(op, va + (k << PT_SHIFT)), op->write, false);
+			if (op->err) {
+				if (fresh)
+					WRITE_ONCE(ep[k], 0);
+				continue;
+			}
+			frame = op_frame(op, va + (k << PT_SHIFT));
+			write = op->write;
 		}
-		mapped++;
 		old = fresh ? 0 : ep[k];
-		if (unlikely(ent_present(old))) {
-			op_release(op, old, 0, va + (k << PT_SHIFT));
-			op->res->cleared[0]++;
-		} else {
-			added++;
+		if (unlikely(ent_occupied(old))) {
+			if (ent_present(old) && (op->keep || ent_frame(old) == frame)) {
+				if (write && !(old & ENT_WRITE)) {
+					if (op->keep) {
+						op->err = -EEXIST;
+						continue;
+					}
+					WRITE_ONCE(ep[k], old | ENT_WRITE);
+					op->res->upgraded[0]++;
+				}
+				continue;
+			}
+			if (op->keep) {
+				op->err = -EEXIST;
+				continue;
+			}
+			if (ent_present(old)) {
+				op->pt->stats.leaves[0]--;
+				op->res->cleared[0]++;
+			}
+			op_release(op, old, 0, va + (k << PT_SHIFT), true);
+			WRITE_ONCE(ep[k], 0);
+			set_page_private(page, page_private(page) - 1);
 		}
+		if (op->res->install) {
+			op->err = op_install_hook(op, &frame, 0, va + (k << PT_SHIFT), write);
+			if (op->err) {
+				WRITE_ONCE(ep[k], 0);
+				continue;
+			}
+		}
+		e = ENT_PRESENT | ENT_LEAF | FIELD_PREP(ENT_FRAME, frame) |
+		    (write ? ENT_WRITE : 0);
+		mapped++;
+		added++;
 		WRITE_ONCE(ep[k], e);
 	}
 	set_page_private(page, page_private(page) + added);
@@ -457,12 +646,29 @@ static void op_set_ptes(struct pt_op *op, u64 *table, u64 va, u64 end)
 }
 
 /*
+ * Entry @i of the table a dry pass has not made: empty for a new table
+ * (@ghost 0), else entry @i of the table that splitting the huge leaf
+ * @ghost of the level above will make, so that the dry pass counts what
+ * the real one will find there.
+ */
+static inline u64 pt_ghost_entry(u64 ghost, unsigned int level, unsigned int i)
+{
+	if (!ghost)
+		return 0;
+	return ent_mk_leaf(ent_frame(ghost) + i * lvl_frames(level),
+			   ghost & ENT_WRITE, ghost & ENT_DIRTY);
+}
+
+/*
  * Map [va, end) below @table of @level. Each entry gets the largest leaf
  * that fits, or a child table. In the dry pass @table may be NULL: a table
- * that does not exist yet, all of whose entries need tables of their own.
+ * that does not exist yet, whose entries @ghost gives (pt_ghost_entry()).
+ * A present huge leaf that already maps the range is kept; with op->keep
+ * no leaf or table is ever replaced, and one that would have to be makes
+ * the map stop with -EEXIST.
  */
-static void pt_map_level(struct pt_op *op, u64 *table, unsigned int level,
-			 u64 va, u64 end)
+static void pt_map_sub(struct pt_op *op, u64 *table, u64 ghost,
+		       unsigned int level, u64 va, u64 end)
 {
 	u64 size = lvl_size(level);
 	unsigned int i = lvl_index(va, level);
@@ -472,16 +678,31 @@ static void pt_map_level(struct pt_op *op, u64 *table, unsigned int level,
 		op_set_ptes(op, table, va, end);
 		return;
 	}
-	for (; va < end; i++) {
+	for (; va < end && !op->err; i++) {
 		u64 next = min(end, ALIGN_DOWN(va, size) + size);
-		u64 e = table ? table[i] : 0;
+		u64 e = table ? table[i] : pt_ghost_entry(ghost, level, i);
 		u64 *child = NULL;
 
-		if (op_leaf_fits(op, level, va, next)) {
+		if (ent_is_leaf(e, level) && op_leaf_covers(op, e, level, va, next)) {
+			va = next;
+			continue;
+		}
+		/*
+		 * A table stays: under op->keep always, else when the new
+		 * leaf is read-only, since writable leaves in the table keep
+		 * their access (a merge makes the leaf if they all agree).
+		 */
+		if (op_leaf_fits(op, level, va, next) &&
+		    !(ent_is_table(e, level) && (op->keep || !op_write_at(op, va)))) {
 			if (!op->dry)
 				op_set_leaf(op, table, i, level, va);
 			va = next;
 			continue;
+		}
+		if (!ent_is_table(e, level) && op->keep && ent_occupied(e)) {
+			/* a huge leaf that would need a split */
+			op->err = -EEXIST;
+			break;
 		}
 		if (ent_is_table(e, level)) {
 			child = ent_table(e);
@@ -490,15 +711,19 @@ static void pt_map_level(struct pt_op *op, u64 *table, unsigned int level,
 			if (!op->dry)
 				child = op_make_child(op, table, i, level, va, next);
 		}
-		/* a dry pass needs no pages below level 1 */
+		/*
+		 * A dry pass needs no pages below level 1; below a leaf it
+		 * would split, it sees the leaf's pieces.
+		 */
 		if (!op->dry || level > 1)
-			pt_map_level(op, child, level - 1, va, next);
+			pt_map_sub(op, child, op->dry && ent_is_leaf(e, level) ? e : 0,
+				   level - 1, va, next);
 		if (op->dry) {
 			va = next;
 			continue;
 		}
 		/* a frame array may have had nothing present there */
-		if (!tbl_count(child)) {
+		if (!tbl_count(child) && level - 1 < op->pt->keep_level) {
 			tbl_write(table, i, 0);
 			op_unlink_table(op, child);
 		} else {
@@ -508,7 +733,13 @@ static void pt_map_level(struct pt_op *op, u64 *table, unsigned int level,
 	}
 }
 
-/* --- unmap and protect --- */
+static void pt_map_level(struct pt_op *op, u64 *table, unsigned int level,
+			 u64 va, u64 end)
+{
+	pt_map_sub(op, table, 0, level, va, end);
+}
+
+/* --- unmap, protect and sweep --- */
 
 static void op_modify_leaf(struct pt_op *op, u64 *table, unsigned int i,
 			   unsigned int level, u64 va)
@@ -519,17 +750,21 @@ static void op_modify_leaf(struct pt_op *op, u64 *table, unsigned int i,
 		op_clear_leaf(op, table, i, level, va);
 		return;
 	}
-	if (e & ENT_DIRTY)
-		op_release(op, e, level, va);
-	tbl_write(table, i, e & ~(ENT_WRITE | ENT_DIRTY));
+	/* with op->zap the sweep reports the dirty bit, after the flush */
+	if ((e & ENT_DIRTY) && !op->zap) {
+		op_release(op, e, level, va, false);
+		e &= ~ENT_DIRTY;
+	}
+	tbl_write(table, i, e & ~ENT_WRITE);
 	op->res->protected[level]++;
 }
 
 /*
  * Clear or write-protect [va, end) below @table of @level. A huge leaf
  * only partly in the range is split first, or with op->fallback cleared
- * whole. In the dry pass @table may be NULL: the table a split would
- * create, all of whose entries are leaves.
+ * whole. A write-protect leaves read-only leaves alone: there is nothing
+ * to take away. In the dry pass @table may be NULL: the table a split
+ * would create, all of whose entries are writable leaves.
  */
 static void pt_modify_level(struct pt_op *op, u64 *table, unsigned int level,
 			    u64 va, u64 end)
@@ -540,12 +775,14 @@ static void pt_modify_level(struct pt_op *op, u64 *table, unsigned int level,
 	for (; va < end; i++, va = min(end, ALIGN_DOWN(va, size) + size)) {
 		u64 base = ALIGN_DOWN(va, size);
 		u64 next = min(end, base + size);
-		u64 e = table ? table[i] : ENT_PRESENT | ENT_LEAF;
+		u64 e = table ? table[i] : ENT_PRESENT | ENT_LEAF | ENT_WRITE;
 		u64 *child = NULL;
 
 		if (!ent_present(e))
 			continue;
 		if (ent_is_leaf(e, level)) {
+			if (op->kind == PT_WRPROTECT && !(e & ENT_WRITE))
+				continue;
 			if (va == base && next == base + size) {
 				if (!op->dry)
 					op_modify_leaf(op, table, i, level, base);
@@ -567,11 +804,49 @@ static void pt_modify_level(struct pt_op *op, u64 *table, unsigned int level,
 		pt_modify_level(op, child, level - 1, va, next);
 		if (op->dry)
 			continue;
-		if (!tbl_count(child)) {
+		if (!tbl_count(child) && level - 1 < op->pt->keep_level) {
 			tbl_write(table, i, 0);
 			op_unlink_table(op, child);
 		} else if (op->flags & ODP_PT_MERGE) {
 			op_try_merge(op, table, i, level, base);
+		}
+	}
+}
+
+/*
+ * Report and clear the zapped leaves wholly inside [va, end), and report
+ * the dirty bits of read-only leaves, which only a zapping write-protect
+ * leaves behind; unlink the tables that end up empty.
+ */
+static void pt_sweep_level(struct pt_op *op, u64 *table, unsigned int level,
+			   u64 va, u64 end)
+{
+	u64 size = lvl_size(level);
+	unsigned int i = lvl_index(va, level);
+
+	for (; va < end; i++, va = min(end, ALIGN_DOWN(va, size) + size)) {
+		u64 base = ALIGN_DOWN(va, size);
+		u64 e = table[i];
+
+		if (ent_is_table(e, level)) {
+			u64 *child = ent_table(e);
+
+			pt_sweep_level(op, child, level - 1, va, min(end, base + size));
+			if (!tbl_count(child) && level - 1 < op->pt->keep_level) {
+				tbl_write(table, i, 0);
+				op_unlink_table(op, child);
+			}
+		} else if (e & ENT_ZAPPED) {
+			/* another operation's zap, not flushed by this caller */
+			if (base < va || base + size > end ||
+			    (op->tag && FIELD_GET(ENT_TAG, e) != op->tag))
+				continue;
+			op_release(op, e, level, base, true);
+			tbl_write(table, i, 0);
+			op->res->swept[level]++;
+		} else if (ent_is_leaf(e, level) && (e & ENT_DIRTY) && !(e & ENT_WRITE)) {
+			op_release(op, e, level, base, false);
+			tbl_write(table, i, e & ~ENT_DIRTY);
 		}
 	}
 }
@@ -608,6 +883,7 @@ static int op_get_pages(struct pt_op *op, const struct odp_pt_alloc *alloc)
 			page = alloc_page(gfp);
 			if (!page)
 				return -ENOMEM;
+			atomic_long_inc(&pt_live_pages);
 		} else {
 			return -ENOMEM;
 		}
@@ -630,6 +906,7 @@ static void op_put_pages(struct pt_op *op, const struct odp_pt_alloc *alloc)
 			r->nr++;
 		} else {
 			__free_page(page);
+			atomic_long_dec(&pt_live_pages);
 		}
 	}
 	op->nr_pages = 0;
@@ -650,6 +927,10 @@ static int pt_run(struct pt_op *op, pt_walk_fn walk, u64 va, u64 end,
 	op->res = res;
 	INIT_LIST_HEAD(&op->pages);
 
+	if (op->kind == PT_SWEEP) {
+		walk(op, pt->root, pt->levels - 1, va, end);
+		goto done;
+	}
 	/*
 	 * A map never needs more than one table per entry it spans above
 	 * level 0; when the reserve holds that many, count nothing and take
@@ -667,6 +948,9 @@ static int pt_run(struct pt_op *op, pt_walk_fn walk, u64 va, u64 end,
 	op->dry = true;
 	walk(op, pt->root, pt->levels - 1, va, end);
 	res->need = op->need;
+	/* a conflict the dry pass saw: nothing changed */
+	if (op->err)
+		return op->err;
 	ret = op_get_pages(op, alloc);
 	if (ret) {
 		op_put_pages(op, alloc);
@@ -678,13 +962,13 @@ static int pt_run(struct pt_op *op, pt_walk_fn walk, u64 va, u64 end,
 	}
 	op->dry = false;
 	walk(op, pt->root, pt->levels - 1, va, end);
-	/* what the dry pass counted is used exactly */
-	WARN_ON_ONCE(op->nr_pages);
+	/* what the dry pass counted is used exactly, unless a map stopped */
+	WARN_ON_ONCE(op->nr_pages && !op->err);
 	op_put_pages(op, alloc);
 done:
 	if (res == &local)
 		odp_pgtable_free_tables(pt, res);
-	return 0;
+	return op->err;
 }
 
 static int pt_check_range(const struct odp_pgtable *pt, u64 va, u64 len)
@@ -706,14 +990,26 @@ static int pt_check_range(const struct odp_pgtable *pt, u64 va, u64 len)
  * Installs the largest leaves that the alignment of the device address
  * and of the physical address, the length left and the supported sizes
  * allow, so sizes mix along the range; with a frame array, also only
- * where its frames are contiguous and of one permission. Whatever the range held before is
- * replaced, and reported through @res->release. Tables that end up full
- * and contiguous are merged into one leaf of the level above, when that
- * leaf lies in the merge window.
+ * where its frames are contiguous and of one permission; writable leaves
+ * no larger than @map->write_max_shift allows. A leaf that already maps
+ * the same frames is kept, dirty bit and all, and only gains write
+ * permission if the map asks for it: a read-only map never takes write
+ * access away. Other leaves in the range are replaced, and reported
+ * through @res->release. Tables that end up full and contiguous are merged
+ * into one leaf of the level above, when that leaf lies in the merge
+ * window. With %ODP_PT_MAP_KEEP present leaves and tables are never
+ * replaced, split, merged or given more permission: the map only fills
+ * holes, and stops with -EEXIST where it would have to do more.
+ *
+ * With @res->install set, every new leaf is shown to it before it is
+ * written; it may change the frame the leaf holds (to a DMA address, say)
+ * or refuse the leaf with an error, which stops the map there.
  *
  * Context: the table lock is held.
- * Return: 0; -EINVAL for a bad range, pfn, prot or window; -ENOMEM when
- * @alloc cannot supply the table pages needed, with nothing changed.
+ * Return: 0; -EINVAL for a bad range, pfn, prot, flag or window; -ENOMEM
+ * when @alloc cannot supply the table pages needed, with nothing changed;
+ * -EEXIST (%ODP_PT_MAP_KEEP) or @res->install's error when the map
+ * stopped, with the leaves before that point installed.
  */
 int odp_pgtable_map(struct odp_pgtable *pt, const struct odp_pt_map *map,
 		    const struct odp_pt_alloc *alloc, struct odp_pt_result *res)
@@ -724,10 +1020,14 @@ int odp_pgtable_map(struct odp_pgtable *pt, const struct odp_pt_map *map,
 		.fmt = map->format ? *map->format : pt_default_format,
 		.merge_lo = map->merge_start,
 		.merge_hi = map->merge_end ? map->merge_end - 1 : U64_MAX,
+		.write_max_shift = map->write_max_shift,
+		.keep = map->flags & ODP_PT_MAP_KEEP,
 	};
 
 	if (pt_check_range(pt, map->va, map->len) || (map->prot & ~ODP_PT_WRITE) ||
-	    (map->merge_end && map->merge_end <= map->merge_start))
+	    (map->merge_end && map->merge_end <= map->merge_start) ||
+	    (map->flags & ~ODP_PT_MAP_KEEP) ||
+	    (map->write_max_shift && map->write_max_shift < PT_SHIFT))
 		return -EINVAL;
 	/* array frames are the low bits of their entries */
 	if (map->frames && (op.fmt.frame_mask & (op.fmt.frame_mask + 1)))
@@ -746,10 +1046,11 @@ static int pt_modify(struct odp_pgtable *pt, enum pt_kind kind, u64 va,
 {
 	struct pt_op op = {
 		.pt = pt, .kind = kind, .flags = flags, .merge_hi = U64_MAX,
+		.zap = flags & ODP_PT_ZAP, .tag = res ? res->tag : 0,
 	};
 
-	if (pt_check_range(pt, va, len) ||
-	    (flags & ~(ODP_PT_MERGE | ODP_PT_FALLBACK)))
+	if (pt_check_range(pt, va, len) || op.tag > ODP_PT_ZAP_TAG_MAX ||
+	    (flags & ~(ODP_PT_MERGE | ODP_PT_FALLBACK | ODP_PT_ZAP)))
 		return -EINVAL;
 	return pt_run(&op, pt_modify_level, va, va + len, alloc, res);
 }
@@ -759,20 +1060,24 @@ static int pt_modify(struct odp_pgtable *pt, enum pt_kind kind, u64 va,
  * @pt: the table
  * @va: device address, 4K-aligned
  * @len: length in bytes, a non-zero multiple of 4K
- * @flags: %ODP_PT_MERGE, %ODP_PT_FALLBACK
+ * @flags: %ODP_PT_MERGE, %ODP_PT_FALLBACK, %ODP_PT_ZAP
  * @alloc: where table pages for splits come from
  * @res: what was done; may be NULL
  *
  * A huge leaf only partly in the range is split into a table of the next
  * level, recursively, so that only the covered part is cleared and the
- * rest keeps its targets and permissions. Tables left empty are freed up to
- * the root. Every cleared leaf or part is reported through @res->release.
- * Without the table pages a split needs, -ENOMEM, unless %ODP_PT_FALLBACK
- * asks to clear every partly covered leaf whole instead (counted in
- * &odp_pt_stats.fallbacks).
+ * rest keeps its targets and permissions; @res->split sees each leaf
+ * before it is split. Tables left empty are freed up to the root. Every
+ * cleared leaf or part is reported through @res->release. Without the
+ * table pages a split needs, -ENOMEM, unless %ODP_PT_FALLBACK asks to
+ * clear every partly covered leaf whole instead (counted in
+ * &odp_pt_stats.fallbacks). With %ODP_PT_ZAP the cleared leaves are only
+ * zapped, with @res->tag: no longer present, but reported (and their
+ * tables freed) by odp_pgtable_sweep(), once the device has stopped using
+ * them.
  *
  * Context: the table lock is held.
- * Return: 0, -EINVAL for a bad range or flag, or -ENOMEM with nothing
+ * Return: 0, -EINVAL for a bad range, flag or tag, or -ENOMEM with nothing
  * changed.
  */
 int odp_pgtable_unmap(struct odp_pgtable *pt, u64 va, u64 len,
@@ -788,16 +1093,18 @@ EXPORT_SYMBOL_GPL(odp_pgtable_unmap);
  * @pt: the table
  * @va: device address, 4K-aligned
  * @len: length in bytes, a non-zero multiple of 4K
- * @flags: %ODP_PT_MERGE, %ODP_PT_FALLBACK
+ * @flags: %ODP_PT_MERGE, %ODP_PT_FALLBACK, %ODP_PT_ZAP
  * @alloc: where table pages for splits come from
  * @res: what was done; may be NULL
  *
- * As odp_pgtable_unmap(), but the covered leaves stay present, read-only
- * and clean; dirty ones are reported through @res->release first. With
- * %ODP_PT_FALLBACK and no pages, partly covered leaves are cleared whole.
+ * As odp_pgtable_unmap(), but the covered writable leaves stay present,
+ * read-only and clean; dirty ones are reported through @res->release
+ * first, or with %ODP_PT_ZAP by odp_pgtable_sweep(). Read-only leaves are
+ * left alone, even those only partly covered. With %ODP_PT_FALLBACK and no
+ * pages, partly covered leaves are cleared whole.
  *
  * Context: the table lock is held.
- * Return: 0, -EINVAL for a bad range or flag, or -ENOMEM with nothing
+ * Return: 0, -EINVAL for a bad range, flag or tag, or -ENOMEM with nothing
  * changed.
  */
 int odp_pgtable_protect(struct odp_pgtable *pt, u64 va, u64 len,
@@ -807,6 +1114,36 @@ int odp_pgtable_protect(struct odp_pgtable *pt, u64 va, u64 len,
 	return pt_modify(pt, PT_WRPROTECT, va, len, flags, alloc, res);
 }
 EXPORT_SYMBOL_GPL(odp_pgtable_protect);
+
+/**
+ * odp_pgtable_sweep() - finish what a zapping unmap or protect began
+ * @pt: the table
+ * @va: device address, 4K-aligned
+ * @len: length in bytes, a non-zero multiple of 4K
+ * @res: what was done; may be NULL
+ *
+ * Reports through @res->release, with &odp_pt_leaf.gone set, and clears
+ * every zapped leaf that lies wholly inside the range and carries
+ * @res->tag (any tag when it is 0 or @res is NULL): a zapped leaf reaching
+ * past the range or tagged otherwise belongs to another operation, which
+ * sweeps it. Also reports the dirty bits that a zapping write-protect left
+ * on read-only leaves. Tables left empty are unlinked into @res->freed.
+ * Call it once the device no longer uses the zapped entries: after its
+ * TLB flush.
+ *
+ * Context: the table lock is held.
+ * Return: 0 or -EINVAL for a bad range or tag.
+ */
+int odp_pgtable_sweep(struct odp_pgtable *pt, u64 va, u64 len,
+		      struct odp_pt_result *res)
+{
+	struct pt_op op = { .pt = pt, .kind = PT_SWEEP, .tag = res ? res->tag : 0 };
+
+	if (pt_check_range(pt, va, len) || op.tag > ODP_PT_ZAP_TAG_MAX)
+		return -EINVAL;
+	return pt_run(&op, pt_sweep_level, va, va + len, NULL, res);
+}
+EXPORT_SYMBOL_GPL(odp_pgtable_sweep);
 
 /**
  * odp_pgtable_free_tables() - free the table pages an operation unlinked
@@ -824,6 +1161,7 @@ void odp_pgtable_free_tables(struct odp_pgtable *pt, struct odp_pt_result *res)
 		list_del(&page->lru);
 		set_page_private(page, 0);
 		__free_page(page);
+		atomic_long_dec(&pt_live_pages);
 		atomic_long_inc(&pt->stats.tables_freed);
 	}
 }
@@ -1032,11 +1370,13 @@ int odp_pgtable_init(struct odp_pgtable *pt, unsigned int levels,
 	    (pgsize_bitmap & ~GENMASK_ULL(lvl_shift(levels - 1), 0)))
 		return -EINVAL;
 	*pt = (struct odp_pgtable){
-		.levels = levels, .pgsize_bitmap = pgsize_bitmap, .lock = lock,
+		.levels = levels, .keep_level = levels,
+		.pgsize_bitmap = pgsize_bitmap, .lock = lock,
 	};
 	pt->root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	if (!pt->root)
 		return -ENOMEM;
+	atomic_long_inc(&pt_live_pages);
 	set_page_private(virt_to_page(pt->root), 0);
 	pt->stats.tables = 1;
 	pt->stats.tables_allocated = 1;
@@ -1060,6 +1400,7 @@ static void pt_free_subtree(struct odp_pgtable *pt, u64 *table,
 	}
 	set_page_private(virt_to_page(table), 0);
 	free_page((unsigned long)table);
+	atomic_long_dec(&pt_live_pages);
 	pt->stats.tables--;
 	atomic_long_inc(&pt->stats.tables_freed);
 }
@@ -1110,6 +1451,7 @@ int odp_pt_reserve_fill(struct odp_pt_reserve *r, unsigned int nr, gfp_t gfp)
 
 		if (!page)
 			return -ENOMEM;
+		atomic_long_inc(&pt_live_pages);
 		list_add(&page->lru, &r->pages);
 		r->nr++;
 	}
@@ -1159,6 +1501,7 @@ void odp_pt_reserve_drain(struct odp_pt_reserve *r)
 	list_for_each_entry_safe(page, tmp, &r->pages, lru) {
 		list_del(&page->lru);
 		__free_page(page);
+		atomic_long_dec(&pt_live_pages);
 	}
 	r->nr = 0;
 }

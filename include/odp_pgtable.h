@@ -89,6 +89,10 @@ struct odp_pt_stats {
  * @root: the top-level table page
  * @levels: number of levels; the root is level @levels - 1
  * @pgsize_bitmap: leaf sizes the device supports
+ * @keep_level: tables of this level or above stay when they become empty,
+ *	until odp_pgtable_destroy(); @levels (as odp_pgtable_init() sets it)
+ *	frees every empty table but the root. A caller that maps and clears
+ *	the same areas again and again sets it lower once, after init.
  * @lock: the caller's lock, asserted by every call that reads or edits
  * @stats: accounting, read it under @lock
  *
@@ -97,6 +101,7 @@ struct odp_pt_stats {
 struct odp_pgtable {
 	u64 *root;
 	unsigned int levels;
+	unsigned int keep_level;
 	unsigned long pgsize_bitmap;
 	struct mutex *lock;	/* the caller's, see the locking rules above */
 	struct odp_pt_stats stats;
@@ -110,6 +115,9 @@ struct odp_pgtable {
  * @shift: log2 of the leaf size: 12, 21 or 30
  * @writable: the device may write
  * @dirty: the device wrote through this leaf
+ * @gone: in &odp_pt_result.release only: the leaf left the table (cleared
+ *	or replaced); false when it stays and only its dirty bit was taken
+ *	(a write-protect)
  */
 struct odp_pt_leaf {
 	u64 va;
@@ -117,6 +125,7 @@ struct odp_pt_leaf {
 	unsigned int shift;
 	bool writable;
 	bool dirty;
+	bool gone;
 };
 
 /**
@@ -147,6 +156,11 @@ struct odp_pt_reserve {
  *	leaves inside [@merge_start, @merge_end), so a caller can keep
  *	leaves inside its own bounds (a memory region, a VMA)
  * @merge_end: end of that window; 0 lets merges happen anywhere
+ * @write_max_shift: writable leaves, installed or merged, are at most
+ *	1 << @write_max_shift bytes; 0 for no limit. A caller whose dirty
+ *	tracking is per folio passes the folio's size, so that a device
+ *	write never dirties more than the folio it went to.
+ * @flags: %ODP_PT_MAP_KEEP
  */
 struct odp_pt_map {
 	u64 va;
@@ -157,7 +171,19 @@ struct odp_pt_map {
 	const struct odp_pt_frame_format *format;
 	u64 merge_start;
 	u64 merge_end;
+	unsigned int write_max_shift;
+	unsigned int flags;
 };
+
+/*
+ * Flag of odp_pgtable_map(): leaves and tables already present are never
+ * replaced, split, merged or changed; the map only fills holes, and stops
+ * with -EEXIST where a leaf would have to change, also to gain the write
+ * permission it lacks. For callers whose leaves each own a resource (a DMA
+ * mapping, whose direction is fixed) that a change would have to give
+ * back before the device stopped using it.
+ */
+#define ODP_PT_MAP_KEEP		BIT(0)
 
 /**
  * struct odp_pt_alloc - where an operation may take table pages from
@@ -178,10 +204,26 @@ struct odp_pt_alloc {
  *	split leaf, that the operation clears or replaces, and for each dirty
  *	leaf it write-protects, with the state the leaf had; the caller can
  *	propagate dirtiness or unmap DMA there. Must not sleep.
- * @priv: for @release
+ * @install: if set, called under the lock by a map for each new leaf
+ *	before it is written; it may set the leaf's frame to what the entry
+ *	should hold, or return an error (-errno) to stop the map. Must not
+ *	sleep.
+ * @split: if set, called with each huge leaf an unmap, protect or map is
+ *	about to split. Must not sleep.
+ * @priv: for the callbacks
+ * @tag: input, with %ODP_PT_ZAP: the tag, 1 to %ODP_PT_ZAP_TAG_MAX, that
+ *	the operation's zapped leaves carry, and in odp_pgtable_sweep() the
+ *	tag whose zapped leaves it finishes (0: every zapped leaf). Callers
+ *	whose zapping operations overlap give each its own tag, so that a
+ *	sweep never reports another operation's leaves before that
+ *	operation's flush.
  * @installed: leaves installed, by size index
- * @cleared: leaves or parts of leaves cleared or replaced, by size index
+ * @upgraded: leaves kept by a map and given write permission, by size
+ *	index
+ * @cleared: leaves or parts of leaves cleared (or zapped) or replaced, by
+ *	size index
  * @protected: leaves or parts of leaves write-protected, by size index
+ * @swept: zapped leaves a sweep cleared, by size index
  * @splits: huge leaves split
  * @merges: tables merged into a leaf
  * @merged: the leaves those merges made, by size index
@@ -194,10 +236,15 @@ struct odp_pt_alloc {
  */
 struct odp_pt_result {
 	void (*release)(void *priv, const struct odp_pt_leaf *leaf);
+	int (*install)(void *priv, struct odp_pt_leaf *leaf);
+	void (*split)(void *priv, const struct odp_pt_leaf *leaf);
 	void *priv;
+	unsigned int tag;
 	unsigned long installed[ODP_PT_NR_SIZES];
+	unsigned long upgraded[ODP_PT_NR_SIZES];
 	unsigned long cleared[ODP_PT_NR_SIZES];
 	unsigned long protected[ODP_PT_NR_SIZES];
+	unsigned long swept[ODP_PT_NR_SIZES];
 	unsigned int splits;
 	unsigned int merges;
 	unsigned long merged[ODP_PT_NR_SIZES];
@@ -206,12 +253,20 @@ struct odp_pt_result {
 	struct list_head freed;
 };
 
+/* Largest &odp_pt_result.tag of a zapping operation */
+#define ODP_PT_ZAP_TAG_MAX	4095
+
 /* Flags of odp_pgtable_unmap() and odp_pgtable_protect() */
 enum odp_pt_flags {
 	/* merge tables that become full and contiguous into one leaf */
 	ODP_PT_MERGE = BIT(0),
 	/* without table pages to split, clear whole leaves instead */
 	ODP_PT_FALLBACK = BIT(1),
+	/*
+	 * zap instead of clearing: the entries stop being present at once,
+	 * odp_pgtable_sweep() reports and frees them later
+	 */
+	ODP_PT_ZAP = BIT(2),
 };
 
 /*
@@ -252,6 +307,8 @@ int odp_pgtable_unmap(struct odp_pgtable *pt, u64 va, u64 len,
 int odp_pgtable_protect(struct odp_pgtable *pt, u64 va, u64 len,
 			unsigned int flags, const struct odp_pt_alloc *alloc,
 			struct odp_pt_result *res);
+int odp_pgtable_sweep(struct odp_pgtable *pt, u64 va, u64 len,
+		      struct odp_pt_result *res);
 void odp_pgtable_free_tables(struct odp_pgtable *pt, struct odp_pt_result *res);
 
 bool odp_pgtable_lookup(struct odp_pgtable *pt, u64 va,
@@ -284,6 +341,7 @@ void odp_pt_reserve_splice(struct odp_pt_reserve *dst,
 void odp_pt_reserve_move(struct odp_pt_reserve *dst, struct odp_pt_reserve *src,
 			 unsigned int nr);
 void odp_pt_reserve_drain(struct odp_pt_reserve *r);
+long odp_pt_live_pages(void);
 
 /**
  * odp_pt_result_init() - prepare a result for one operation
