@@ -6,24 +6,36 @@
  * The implicit MR covers the rest of the user address space; like mlx5's
  * implicit ODP it is populated lazily, with one notifier per 1 GiB-aligned
  * chunk created on the first fault there, and it grants read-write access.
- * An address inside an explicit MR belongs to that MR only.
+ * An address inside an explicit MR belongs to that MR only: a chunk's
+ * notifier, which covers the explicit MRs inside the chunk too, clears
+ * only the gaps between them, and an explicit MR owns its range from the
+ * moment it enters the mirror's tree of MRs to the moment it leaves it.
  *
  * Faults. A fault walks its range in batches: each batch is cut at the
  * next 2M boundary, the end of its MR (or implicit gap) and the end of its
  * VMA, so one hmm_range_fault() call covers at most 2M. The usual loop:
  * mmu_interval_read_begin(), hmm_range_fault() under mmap_read_lock,
  * then under the mirror lock mmu_interval_read_retry(), and only then the
- * table is written. -EBUSY is retried until HMM_RANGE_DEFAULT_TIMEOUT.
+ * table is written. One notifier covers a whole MR, so its sequence moves
+ * for invalidations anywhere in it; the notifier therefore logs the last
+ * ranges it invalidated, and a batch whose sequence moved is redone only
+ * if one of them overlaps what it is about to install. A batch gives up
+ * with -EBUSY only after ODP_FAULT_MAX_RACES retries that invalidations
+ * of its own range forced *and* HMM_RANGE_DEFAULT_TIMEOUT: a slow machine
+ * alone never fails a fault.
  *
  * Leaf choice. A pfn that the CPU maps with a PMD or PUD gives a 2M or 1G
  * leaf over its whole aligned block, even past the batch, when the block
- * lies inside the MR and the VMA and its pfn is aligned. Otherwise the
+ * lies inside the MR and the VMA and its pfn is aligned; a mapping the MR
+ * or the VMA cuts gives its part inside them, as one run. Otherwise the
  * batch's pfns go to the table as one frame array, read in place, and the
  * table gives its contiguous, aligned stretches of one permission the
  * largest leaves that va and pa alignment and the device's sizes allow;
  * since the array never leaves its batch, it never leaves its MR or VMA
  * either. The table merges tables that become full and contiguous, inside
- * the MR and the VMA.
+ * the MR and the VMA. A writable leaf never spans more than one folio:
+ * the device's dirty bit is per leaf and the kernel's per folio, so a
+ * larger one would make one device write dirty folios nobody wrote.
  *
  * Invalidation. The notifier clears the covered entries; a huge leaf only
  * partly covered is split with pages from the mirror's reserve, which the
@@ -31,7 +43,32 @@
  * cleared and counted as a fallback. MMU_NOTIFY_PROTECTION_PAGE (the
  * write-protect of fork and page_mkclean) and MMU_NOTIFY_SOFT_DIRTY only
  * write-protect; every other event, MMU_NOTIFY_PROTECTION_VMA included,
- * clears. Leaves the device wrote mark their folios dirty first.
+ * clears. Leaves the device wrote mark their folios dirty.
+ *
+ * Drivers and DMA. A mirror may have driver callbacks (struct
+ * odp_mirror_ops) and a DMA device. Then every removal of entries follows
+ * one order, in the notifier, MR unregistration, implicit off, destroy,
+ * and the faults that must replace leaves or free merged tables:
+ *
+ *   1. clear the entries in the table (zap: no longer present, but kept
+ *	for step 3);
+ *   2. the driver zaps its hardware entries and flushes its TLB
+ *	(ops->invalidate_start, ops->invalidate_finish);
+ *   3. unmap DMA and mark the folios the device wrote dirty (the sweep);
+ *   4. free the table pages.
+ *
+ * Without callbacks and DMA, steps 1 and 3 are one. With a DMA device each
+ * leaf is one DMA mapping of its whole size: dma_map_page() of the run on
+ * 6.1 and 6.12, and where the kernel has the IOVA API (7.x) and the device
+ * sits behind an IOMMU, one IOVA range per MR with one dma_iova_link() per
+ * leaf, its IOVA as aligned as its virtual address. A DMA mirror clears on
+ * every event (a write-protect would change a mapping's direction), never
+ * changes a leaf in place (a fault that must, clears and maps it again),
+ * and never merges. A split keeps the rest of the leaf: with the IOVA API
+ * the huge IOVA link is rebuilt from smaller ones once the driver has
+ * flushed, so the untouched pages keep their DMA addresses; with
+ * dma_map_page(), which cannot unmap part of a mapping, the whole leaf is
+ * cleared and the device refaults the rest.
  *
  * Locking, outermost first:
  *
@@ -41,20 +78,25 @@
  *   mmap_lock of the mm: held for read around vma_lookup() and
  *	hmm_range_fault() only.
  *   mirror->lock (mutex): the device page table (its lock, see
- *	odp_pgtable.h), the reserve and the statistics. The notifier takes
- *	it, with mutex_trylock() when it may not block, so under it nothing
- *	may sleep on allocation, fault on user memory or take the locks
- *	above. Table pages come only from the reserve, which the fault path
- *	fills with GFP_KERNEL_ACCOUNT before taking the lock. The device's
- *	page walker holds it across lookup and use of a translation.
+ *	odp_pgtable.h), the reserves, the invalidation log, the statistics
+ *	and every driver callback. The notifier takes it, with
+ *	mutex_trylock() when it may not block, so under it nothing may sleep
+ *	on allocation, fault on user memory or take the locks above; lockdep
+ *	is told so when a mirror is created. Table pages come only from the
+ *	reserve, which the fault path fills with GFP_KERNEL_ACCOUNT before
+ *	taking the lock. The device's page walker holds it across lookup and
+ *	use of a translation.
  *
  * mmu_interval_notifier_remove() waits for running invalidations, which
  * take mirror->lock, so it is called with no lock held. The mirror holds
  * mmgrab() on the mm, never mmget() beyond a single call.
  */
 #include <linux/debugfs.h>
+#include <linux/dma-direct.h>
+#include <linux/dma-mapping.h>
 #include <linux/hmm.h>
 #include <linux/interval_tree.h>
+#include <linux/iommu.h>
 #include <linux/jiffies.h>
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
@@ -73,9 +115,22 @@
 #define CREATE_TRACE_POINTS
 #include "odp_mirror_trace.h"
 
-#define ODP_BATCH_SIZE		SZ_2M
+/* A batch: one hmm_range_fault() call, at most this long */
+#define ODP_BATCH_SIZE		SZ_8M
 #define ODP_BATCH_PAGES		(ODP_BATCH_SIZE >> PAGE_SHIFT)
+/* ... so at most this many 2M blocks, each mapped whole or by PTEs */
+#define ODP_BATCH_BLOCKS	(ODP_BATCH_SIZE / SZ_2M)
 #define ODP_CHUNK_SIZE		BIT(ODP_IMPLICIT_CHUNK_SHIFT)
+/* Invalidations are done in pieces of this size, with a reschedule between */
+#define ODP_PIECE_SIZE		SZ_1G
+/* The notifier's log of recent ranges, read by faults whose sequence moved */
+#define ODP_INVAL_LOG		16
+/* Retries of one batch, forced by invalidations of its own range ... */
+#define ODP_FAULT_MAX_RACES	16
+/* ... or of any kind, before it may give up with -EBUSY */
+#define ODP_FAULT_MAX_RETRIES	1024
+/* Huge leaves one table operation can split: two ends, two huge sizes */
+#define ODP_MAX_SPLITS		(2 * (ODP_PT_NR_SIZES - 1))
 
 /* How a fault was asked for */
 #define ODP_HOW_FAULT		BIT(0)	/* fault what is missing */
@@ -83,12 +138,30 @@
 #define ODP_HOW_READONLY	BIT(2)	/* map read-only whatever the CPU has */
 #define ODP_HOW_FLOOR		BIT(3)	/* the whole loop, but install nothing */
 
+enum odp_dma_mode {
+	ODP_DMA_NONE,		/* leaves hold pfns */
+	ODP_DMA_PAGE,		/* one dma_map_page() per leaf */
+	ODP_DMA_IOVA,		/* one IOVA range per MR, one link per leaf */
+};
+
+struct odp_inval_rec {
+	u64 gen;
+	unsigned long start;
+	unsigned long end;
+};
+
 struct odp_mirror {
 	struct mm_struct *mm;
 	unsigned int id;		/* in tracepoints and debugfs */
 	unsigned long limit;		/* end of the mirrored addresses */
+	const struct odp_mirror_ops *ops;
+	void *priv;
+	struct device *dma_dev;
+	enum odp_dma_mode dma;
+	bool defer;			/* ops or DMA: the four-step teardown */
 	struct rw_semaphore mr_sem;
-	struct rb_root_cached mrs;	/* explicit MRs, under mr_sem */
+	/* explicit MRs: changed under mr_sem (write) and lock, read under either */
+	struct rb_root_cached mrs;
 	struct xarray chunks;		/* implicit MR chunks, under mr_sem */
 	bool implicit;			/* under mr_sem */
 	unsigned long nr_mrs;		/* under mr_sem */
@@ -98,6 +171,9 @@ struct odp_mirror {
 	struct odp_pt_reserve reserve;	/* the notifier's, under lock */
 	struct odp_pt_reserve spare;	/* the fault path's, under lock */
 	unsigned int reserve_target;	/* under lock */
+	u64 inval_gen;			/* written under lock, read racily */
+	unsigned int zap_tag;		/* the last invalidation's, under lock */
+	struct odp_inval_rec inval_log[ODP_INVAL_LOG];	/* under lock */
 	struct odp_mirror_stats stats;	/* under lock */
 	atomic_long_t finish_passes;	/* the notifier's second pass, no lock */
 	struct dentry *debugfs;
@@ -114,6 +190,10 @@ struct odp_mr {
 	unsigned long start;
 	unsigned long end;
 	unsigned int access;
+	bool implicit;			/* an implicit MR chunk */
+	bool linked;			/* explicit, in mirror->mrs: under lock */
+	void *priv;
+	struct odp_iova iova;		/* ODP_DMA_IOVA: the MR's IOVA range */
 };
 
 /* The part of an MR, or of an implicit gap, that a fault works in */
@@ -128,13 +208,33 @@ struct odp_region {
 struct odp_fault {
 	struct odp_mirror *m;
 	unsigned int how;
+	bool probe;			/* try one pfn first: the last block was huge */
 	unsigned long *pfns;		/* hmm_range_fault()'s output */
 	struct odp_pt_reserve pages;	/* allocated unlocked, spliced in */
 	unsigned int need;		/* table pages the last map lacked */
 	unsigned long installed[ODP_PT_NR_SIZES];
 	u64 hmm_calls;
 	u64 retries;
+	u64 retries_unrelated;
+	u64 seq_unrelated;
 	u64 pages_faulted;
+};
+
+/*
+ * What the table callbacks of one operation need: the MR whose leaves
+ * they are, and for DMA the pending IOVA unlink, the huge leaves split
+ * (their links are rebuilt after the flush) and the span linked.
+ */
+struct odp_ctx {
+	struct odp_mirror *m;
+	struct odp_mr *mr;
+	unsigned long run_off;		/* IOVA unlink gathered so far */
+	unsigned long run_len;
+	struct odp_pt_leaf split[ODP_MAX_SPLITS];
+	phys_addr_t split_phys[ODP_MAX_SPLITS];
+	unsigned int nr_split;
+	unsigned long sync_lo;		/* IOVA offsets linked by a map */
+	unsigned long sync_hi;
 };
 
 static inline unsigned long odp_hmm_pfn(unsigned long hmm_pfn)
@@ -142,23 +242,289 @@ static inline unsigned long odp_hmm_pfn(unsigned long hmm_pfn)
 	return hmm_pfn & ~HMM_PFN_FLAGS;
 }
 
+static void odp_ctx_init(struct odp_ctx *c, struct odp_mirror *m,
+			 struct odp_mr *mr)
+{
+	*c = (struct odp_ctx){ .m = m, .mr = mr, .sync_lo = ULONG_MAX };
+}
+
+/* --- DMA --- */
+
+/* The pfn behind a DMA address of this mirror's device */
+static unsigned long odp_dma_to_pfn(struct odp_mirror *m, dma_addr_t dma)
+{
+	struct iommu_domain *domain = iommu_get_domain_for_dev(m->dma_dev);
+
+	if (domain)
+		return PHYS_PFN(iommu_iova_to_phys(domain, dma));
+	return PHYS_PFN(dma_to_phys(m->dma_dev, dma));
+}
+
+/* A leaf's mapping direction: a read-only leaf never lets the device write */
+static inline enum dma_data_direction odp_dma_dir(bool writable)
+{
+	return writable ? DMA_BIDIRECTIONAL : DMA_TO_DEVICE;
+}
+
+/* Offset in the MR's IOVA range of @va */
+static inline unsigned long odp_iova_off(const struct odp_mr *mr,
+					 unsigned long va)
+{
+	return mr->iova.pad + (va - mr->start);
+}
+
+/*
+ * Reserve the IOVA range of an MR such that each address's IOVA is as
+ * aligned as the address itself, up to the largest leaf that fits in the
+ * MR: then a leaf aligned in virtual space is aligned in DMA space too.
+ */
+static int odp_mr_iova_alloc(struct odp_mirror *m, struct odp_mr *mr)
+{
+	unsigned long len = mr->end - mr->start, align = PAGE_SIZE;
+	unsigned long sizes = m->pt.pgsize_bitmap & GENMASK(fls_long(len) - 1, 0);
+
+	if (m->dma != ODP_DMA_IOVA)
+		return 0;
+	if (sizes)
+		align = BIT(fls_long(sizes) - 1);
+	mr->iova.pad = mr->start & (align - 1);
+	return odp_iova_alloc(m->dma_dev, &mr->iova, mr->iova.pad + len) ? 0 : -ENOMEM;
+}
+
+static void odp_mr_iova_free(struct odp_mirror *m, struct odp_mr *mr)
+{
+	if (m->dma == ODP_DMA_IOVA && mr->iova.valid)
+		odp_iova_free(m->dma_dev, &mr->iova);
+}
+
+/* Unlink the IOVA run gathered so far */
+static void odp_ctx_unlink(struct odp_ctx *c)
+{
+	if (!c->run_len)
+		return;
+	odp_iova_unlink(c->m->dma_dev, &c->mr->iova, c->run_off, c->run_len);
+	c->run_len = 0;
+}
+
+/* Was @leaf part of a huge leaf this operation split? Its index, or -1. */
+static int odp_ctx_split_of(const struct odp_ctx *c, const struct odp_pt_leaf *leaf)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nr_split; i++)
+		if (leaf->va >= c->split[i].va &&
+		    leaf->va < c->split[i].va + BIT(c->split[i].shift))
+			return i;
+	return -1;
+}
+
+/* The pfn of the first page of a leaf */
+static unsigned long odp_leaf_pfn(struct odp_ctx *c, const struct odp_pt_leaf *leaf)
+{
+	int s;
+
+	if (c->m->dma == ODP_DMA_NONE)
+		return leaf->pfn;
+	s = odp_ctx_split_of(c, leaf);
+	if (s >= 0 && c->split_phys[s])
+		return PHYS_PFN(c->split_phys[s]) +
+		       ((leaf->va - c->split[s].va) >> PAGE_SHIFT);
+	return odp_dma_to_pfn(c->m, (dma_addr_t)leaf->pfn << PAGE_SHIFT);
+}
+
+/* Give back the DMA mapping of a leaf that left the table */
+static void odp_dma_unmap_leaf(struct odp_ctx *c, const struct odp_pt_leaf *leaf)
+{
+	struct odp_mirror *m = c->m;
+	dma_addr_t dma = (dma_addr_t)leaf->pfn << PAGE_SHIFT;
+	unsigned long off, size = BIT(leaf->shift);
+
+	if (m->dma == ODP_DMA_PAGE) {
+		m->stats.dma_unmaps++;
+		dma_unmap_page(m->dma_dev, dma, size, odp_dma_dir(leaf->writable));
+		return;
+	}
+	/*
+	 * A part of a split leaf: the whole was unlinked, and counted, before
+	 * the sweep; this part was never a mapping of its own.
+	 */
+	if (odp_ctx_split_of(c, leaf) >= 0)
+		return;
+	m->stats.dma_unmaps++;
+	off = dma - odp_iova_addr(&c->mr->iova);
+	if (c->run_len && c->run_off + c->run_len == off) {
+		c->run_len += size;
+		return;
+	}
+	odp_ctx_unlink(c);
+	c->run_off = off;
+	c->run_len = size;
+}
+
+/* The table's install callback: one DMA mapping for the new leaf */
+static int odp_dma_install(void *priv, struct odp_pt_leaf *leaf)
+{
+	struct odp_ctx *c = priv;
+	struct odp_mirror *m = c->m;
+	unsigned long size = BIT(leaf->shift), off;
+	enum dma_data_direction dir = odp_dma_dir(leaf->writable);
+	dma_addr_t dma;
+
+	if (m->dma == ODP_DMA_PAGE) {
+		dma = dma_map_page(m->dma_dev, pfn_to_page(leaf->pfn), 0, size, dir);
+		if (dma_mapping_error(m->dma_dev, dma))
+			return -EIO;
+		/* dma-iommu aligns IOVAs to their size, dma-direct to the page */
+		if (WARN_ON_ONCE(!IS_ALIGNED(dma, size))) {
+			dma_unmap_page(m->dma_dev, dma, size, dir);
+			return -EIO;
+		}
+	} else {
+		off = odp_iova_off(c->mr, leaf->va);
+		if (odp_iova_link(m->dma_dev, &c->mr->iova, PFN_PHYS(leaf->pfn),
+				  off, size, dir))
+			return -EIO;
+		c->sync_lo = min(c->sync_lo, off);
+		c->sync_hi = max(c->sync_hi, off + size);
+		dma = odp_iova_addr(&c->mr->iova) + off;
+	}
+	m->stats.dma_maps++;
+	leaf->pfn = dma >> PAGE_SHIFT;
+	return 0;
+}
+
+/* Make the links of a map visible to the device: one IOTLB sync */
+static void odp_dma_sync(struct odp_ctx *c)
+{
+	if (c->m->dma == ODP_DMA_IOVA && c->sync_lo < c->sync_hi)
+		odp_iova_sync(c->m->dma_dev, &c->mr->iova, c->sync_lo,
+			      c->sync_hi - c->sync_lo);
+	c->sync_lo = ULONG_MAX;
+	c->sync_hi = 0;
+}
+
+/* The table's split callback: remember the leaf, its link is rebuilt */
+static void odp_dma_split(void *priv, const struct odp_pt_leaf *leaf)
+{
+	struct odp_ctx *c = priv;
+
+	if (WARN_ON_ONCE(c->nr_split == ODP_MAX_SPLITS))
+		return;
+	c->split_phys[c->nr_split] = 0;
+	c->split[c->nr_split++] = *leaf;
+}
+
 /* --- table edits under the lock --- */
 
-/* Leaves leaving the table: the folios the device wrote become dirty. */
+/*
+ * The table's release callback: leaves leaving the table, or losing write
+ * access, mark the folios the device wrote dirty; leaves leaving the table
+ * give their DMA mapping back.
+ */
 static void odp_release_leaf(void *priv, const struct odp_pt_leaf *leaf)
 {
-	struct odp_mirror *m = priv;
-	unsigned long pfn = leaf->pfn;
-	unsigned long end = pfn + (1UL << (leaf->shift - PAGE_SHIFT));
+	struct odp_ctx *c = priv;
+	struct odp_mirror *m = c->m;
 
-	if (!leaf->dirty)
+	if (leaf->dirty) {
+		unsigned long pfn = odp_leaf_pfn(c, leaf);
+		unsigned long end = pfn + (1UL << (leaf->shift - PAGE_SHIFT));
+
+		while (pfn < end) {
+			struct folio *folio = page_folio(pfn_to_page(pfn));
+
+			folio_mark_dirty(folio);
+			m->stats.dirty_propagations++;
+			pfn = folio_pfn(folio) + folio_nr_pages(folio);
+		}
+	}
+	if (leaf->gone && m->dma != ODP_DMA_NONE)
+		odp_dma_unmap_leaf(c, leaf);
+}
+
+/* Clear [from, to), whose IOVA links a failed relink left out */
+static void odp_dma_drop_unlinked(struct odp_ctx *c, unsigned long from,
+				  unsigned long to)
+{
+	struct odp_pt_result res;
+
+	if (from >= to)
 		return;
-	while (pfn < end) {
-		struct folio *folio = page_folio(pfn_to_page(pfn));
+	odp_pt_result_init(&res, odp_release_leaf, c);
+	WARN_ON_ONCE(odp_pgtable_unmap(&c->m->pt, from, to - from,
+				       ODP_PT_FALLBACK, NULL, &res));
+	odp_pgtable_free_tables(&c->m->pt, &res);
+}
 
-		folio_mark_dirty(folio);
-		m->stats.dirty_propagations++;
-		pfn = folio_pfn(folio) + folio_nr_pages(folio);
+/*
+ * After the driver's flush: each huge leaf split by this operation was one
+ * huge IOVA link, which cannot be unlinked in part. Unlink it whole and
+ * link again, with the largest links they allow, the parts still in the
+ * table, at the same IOVAs. A part that cannot be linked again is cleared.
+ */
+static void odp_dma_relink(struct odp_ctx *c)
+{
+	struct odp_mirror *m = c->m;
+	unsigned int i;
+
+	for (i = 0; i < c->nr_split; i++) {
+		const struct odp_pt_leaf *p = &c->split[i];
+		unsigned long size = BIT(p->shift), base = odp_iova_off(c->mr, p->va);
+		unsigned long run_va = 0, run_len = 0, run_leaves = 0;
+		struct odp_pt_leaf leaf;
+		struct odp_pt_iter it;
+		phys_addr_t phys;
+		bool inner = false;
+		unsigned int j;
+
+		/* a split inside a split: the outer one does it all */
+		for (j = 0; j < c->nr_split; j++)
+			inner |= j != i && p->va >= c->split[j].va &&
+				 p->va + size <= c->split[j].va + BIT(c->split[j].shift) &&
+				 c->split[j].shift > p->shift;
+		if (inner)
+			continue;
+		phys = PFN_PHYS(odp_dma_to_pfn(m, (dma_addr_t)p->pfn << PAGE_SHIFT));
+		c->split_phys[i] = phys;
+		odp_iova_unlink(m->dma_dev, &c->mr->iova, base, size);
+		m->stats.dma_relinks++;
+		/*
+		 * Counted per leaf, as the leaves will leave: the huge leaf's
+		 * mapping goes, each part linked again is one of its own.
+		 */
+		m->stats.dma_unmaps++;
+		odp_pgtable_for_each_leaf(&m->pt, &it, p->va, size, &leaf) {
+			if (run_len && leaf.va == run_va + run_len) {
+				run_len += BIT(leaf.shift);
+				run_leaves++;
+				continue;
+			}
+			if (run_len && odp_iova_link(m->dma_dev, &c->mr->iova,
+						     phys + (run_va - p->va),
+						     base + (run_va - p->va), run_len,
+						     odp_dma_dir(p->writable)))
+				goto failed;
+			m->stats.dma_maps += run_leaves;
+			run_va = leaf.va;
+			run_len = BIT(leaf.shift);
+			run_leaves = 1;
+		}
+		if (run_len && odp_iova_link(m->dma_dev, &c->mr->iova,
+					     phys + (run_va - p->va),
+					     base + (run_va - p->va), run_len,
+					     odp_dma_dir(p->writable)))
+			goto failed;
+		m->stats.dma_maps += run_leaves;
+		odp_iova_sync(m->dma_dev, &c->mr->iova, base, size);
+		continue;
+failed:
+		/*
+		 * What was linked again before the failure stays linked and
+		 * mapped; the rest leaves the table. The driver flushed the
+		 * whole leaf already.
+		 */
+		odp_iova_sync(m->dma_dev, &c->mr->iova, base, run_va - p->va);
+		odp_dma_drop_unlinked(c, run_va, p->va + size);
 	}
 }
 
@@ -174,106 +540,302 @@ static void odp_account(struct odp_mirror *m, const struct odp_pt_result *res)
 }
 
 /* Events that only take write access away: the rest clear */
-static bool odp_event_protects(enum mmu_notifier_event event)
+static bool odp_event_protects(struct odp_mirror *m, const struct odp_inval *inv)
 {
-	return event == MMU_NOTIFY_PROTECTION_PAGE || event == MMU_NOTIFY_SOFT_DIRTY;
+	/* a DMA mapping's direction cannot be taken back: clear instead */
+	return inv->reason == ODP_INVAL_NOTIFIER && m->dma == ODP_DMA_NONE &&
+	       (inv->event == MMU_NOTIFY_PROTECTION_PAGE ||
+		inv->event == MMU_NOTIFY_SOFT_DIRTY);
+}
+
+/* [start, end) widened to the whole leaves that straddle its edges */
+static void odp_leaf_span(struct odp_mirror *m, unsigned long *start,
+			  unsigned long *end)
+{
+	struct odp_pt_leaf leaf;
+
+	if (odp_pgtable_lookup(&m->pt, *start, &leaf))
+		*start = min_t(unsigned long, *start, leaf.va);
+	if (odp_pgtable_lookup(&m->pt, *end - 1, &leaf))
+		*end = max_t(unsigned long, *end, leaf.va + BIT(leaf.shift));
+}
+
+/* Remember an invalidated range for faults whose sequence moved */
+static void odp_inval_log(struct odp_mirror *m, unsigned long start,
+			  unsigned long end)
+{
+	struct odp_inval_rec *r = &m->inval_log[(m->inval_gen + 1) % ODP_INVAL_LOG];
+
+	lockdep_assert_held(&m->lock);
+	r->gen = m->inval_gen + 1;
+	r->start = start;
+	r->end = end;
+	/* pairs with odp_inval_gen(): the sequence moved before the log did */
+	smp_wmb();
+	WRITE_ONCE(m->inval_gen, r->gen);
+}
+
+/* Read before mmu_interval_read_begin() */
+static u64 odp_inval_gen(struct odp_mirror *m)
+{
+	u64 gen = READ_ONCE(m->inval_gen);
+
+	/* pairs with odp_inval_log()'s smp_wmb(): the log before the sequence */
+	smp_rmb();
+	return gen;
+}
+
+/* Did an invalidation logged after @gen touch [start, end)? */
+static bool odp_inval_since(struct odp_mirror *m, u64 gen, unsigned long start,
+			    unsigned long end)
+{
+	u64 g;
+
+	lockdep_assert_held(&m->lock);
+	if (m->inval_gen - gen > ODP_INVAL_LOG)
+		return true;
+	for (g = gen + 1; g <= m->inval_gen; g++) {
+		const struct odp_inval_rec *r = &m->inval_log[g % ODP_INVAL_LOG];
+
+		if (r->start < end && start < r->end)
+			return true;
+	}
+	return false;
 }
 
 /*
- * Clear, or for events that only take write access away write-protect,
- * [start, end). Never fails: without reserve pages for a split, the whole
- * leaf goes. The caller frees @res->freed after dropping the lock.
+ * One invalidation in progress: what the driver is told, the range the
+ * table clears (inside the driver's), and the table operation's state.
  */
-static void odp_zap_locked(struct odp_mirror *m, unsigned long start,
-			   unsigned long end, enum mmu_notifier_event event,
-			   struct odp_pt_result *res)
-{
-	const struct odp_pt_alloc alloc = { .reserve = &m->reserve };
-	int ret;
+struct odp_inv {
+	struct odp_inval inv;
+	unsigned long start;
+	unsigned long end;
+	bool changed;			/* anything cleared, protected or split */
+	struct odp_ctx ctx;
+	struct odp_pt_result res;
+};
 
-	lockdep_assert_held(&m->lock);
-	odp_pt_result_init(res, odp_release_leaf, m);
-	if (start >= end)
-		return;
-	if (odp_event_protects(event))
-		ret = odp_pgtable_protect(&m->pt, start, end - start,
-					  ODP_PT_FALLBACK, &alloc, res);
-	else
-		ret = odp_pgtable_unmap(&m->pt, start, end - start,
-					ODP_PT_FALLBACK, &alloc, res);
-	WARN_ON_ONCE(ret);
-	odp_account(m, res);
+static void odp_inv_init(struct odp_inv *v, struct odp_mr *mr,
+			 unsigned long start, unsigned long end,
+			 enum odp_inval_reason reason, int event, bool blockable)
+{
+	*v = (struct odp_inv){
+		.inv = { .mr = mr, .start = start, .end = end, .reason = reason,
+			 .event = event, .blockable = blockable },
+		.start = start, .end = end,
+	};
+	odp_pt_result_init(&v->res, NULL, NULL);
 }
 
-static void odp_zap(struct odp_mirror *m, unsigned long start,
-		    unsigned long end)
+/* Clear or write-protect [start, end) for invalidation @v */
+static int odp_inv_op(struct odp_mirror *m, struct odp_inv *v,
+		      unsigned long start, unsigned long end)
 {
-	struct odp_pt_result res;
+	const struct odp_pt_alloc alloc = {
+		/* dma_map_page() cannot unmap a part: no splits there */
+		.reserve = m->dma == ODP_DMA_PAGE ? NULL : &m->reserve,
+	};
+	unsigned int flags = ODP_PT_FALLBACK | (m->defer ? ODP_PT_ZAP : 0);
 
-	mutex_lock(&m->lock);
-	odp_zap_locked(m, start, end, MMU_NOTIFY_UNMAP, &res);
-	mutex_unlock(&m->lock);
-	odp_pgtable_free_tables(&m->pt, &res);
+	if (v->inv.protect)
+		return odp_pgtable_protect(&m->pt, start, end - start, flags,
+					   &alloc, &v->res);
+	return odp_pgtable_unmap(&m->pt, start, end - start, flags, &alloc,
+				 &v->res);
+}
+
+/*
+ * Steps 1 and 2 of the teardown order, under the lock: clear (or
+ * write-protect) the entries, then let the driver zap its own. The
+ * entries of an implicit chunk lie only in the gaps between the explicit
+ * MRs inside it; the rest belongs to those MRs and their own notifiers.
+ * The zapped entries carry a tag of this invalidation's own, so that its
+ * sweep finishes them and no other's.
+ */
+static void odp_inv_begin(struct odp_mirror *m, struct odp_inv *v)
+{
+	struct odp_pt_result *res = &v->res;
+	struct interval_tree_node *node;
+	unsigned long pos = v->start;
+	unsigned int s;
+	int ret = 0;
+
+	lockdep_assert_held(&m->lock);
+	odp_ctx_init(&v->ctx, m, v->inv.mr);
+	odp_pt_result_init(res, odp_release_leaf, &v->ctx);
+	m->zap_tag = m->zap_tag % ODP_PT_ZAP_TAG_MAX + 1;
+	res->tag = m->zap_tag;
+	if (m->dma == ODP_DMA_IOVA)
+		res->split = odp_dma_split;
+	v->inv.protect = odp_event_protects(m, &v->inv);
+	/* an explicit MR off the tree owns no entries: the chunks' they are */
+	if (!v->inv.mr->implicit && !v->inv.mr->linked)
+		pos = v->end;
+	if (v->inv.mr->implicit) {
+		for (node = interval_tree_iter_first(&m->mrs, v->start, v->end - 1);
+		     node && !ret;
+		     node = interval_tree_iter_next(node, v->start, v->end - 1)) {
+			if (node->start > pos)
+				ret = odp_inv_op(m, v, pos, node->start);
+			pos = max(pos, node->last + 1);
+		}
+	}
+	if (!ret && pos < v->end)
+		ret = odp_inv_op(m, v, pos, v->end);
+	WARN_ON_ONCE(ret);
+	odp_account(m, res);
+	for (s = 0; s < ODP_PT_NR_SIZES; s++)
+		v->changed |= res->cleared[s] || res->protected[s];
+	v->changed |= res->splits;
+	if (v->changed && m->ops && m->ops->invalidate_start)
+		m->ops->invalidate_start(m, &v->inv);
+}
+
+/*
+ * Steps 2 to 4, under the lock: the driver waits for its flush, then DMA
+ * is unmapped, dirty bits reach the folios and the tables are unlinked
+ * into v->res.freed, for the caller to free.
+ */
+static void odp_inv_end(struct odp_mirror *m, struct odp_inv *v)
+{
+	lockdep_assert_held(&m->lock);
+	if (!v->changed)
+		return;
+	if (m->ops && m->ops->invalidate_finish)
+		m->ops->invalidate_finish(m, &v->inv);
+	if (!m->defer)
+		return;
+	odp_dma_relink(&v->ctx);
+	WARN_ON_ONCE(odp_pgtable_sweep(&m->pt, v->inv.start,
+				       v->inv.end - v->inv.start, &v->res));
+	odp_ctx_unlink(&v->ctx);
+}
+
+/*
+ * A notifier invalidation that cleared whole leaves for want of reserve
+ * pages changed entries outside the range it logged: log those too, or a
+ * fault racing it there would map over the zapped leaves.
+ */
+static void odp_inv_log_fallback(struct odp_mirror *m, struct odp_inv *v)
+{
+	if (v->inv.reason == ODP_INVAL_NOTIFIER && v->res.fallback)
+		odp_inval_log(m, v->inv.start, v->inv.end);
+}
+
+/*
+ * Take the lock for an invalidation: false if it may not block and the
+ * lock is taken (the OOM reaper then tries again later).
+ */
+static bool odp_lock(struct odp_mirror *m, bool blockable)
+{
+	if (blockable)
+		mutex_lock(&m->lock);
+	else if (!mutex_trylock(&m->lock))
+		return false;
+	return true;
+}
+
+/*
+ * The next piece of an invalidation whose driver range is [dstart, dend):
+ * ODP_PIECE_SIZE-aligned, so that no piece cuts a leaf; the table clears
+ * its part of [start, end).
+ */
+static void odp_next_piece(struct odp_inv *v, struct odp_mr *mr,
+			   unsigned long start, unsigned long end,
+			   unsigned long *pos, unsigned long dend,
+			   enum odp_inval_reason reason, int event, bool blockable)
+{
+	unsigned long ps = *pos;
+	unsigned long pe = min(dend, ALIGN_DOWN(ps, ODP_PIECE_SIZE) + ODP_PIECE_SIZE);
+
+	*pos = pe;
+	odp_inv_init(v, mr, max(ps, start), min(pe, end), reason, event, blockable);
+	v->inv.start = ps;
+	v->inv.end = pe;
+}
+
+/*
+ * A whole invalidation of [start, end) in @mr, piece by piece, each with
+ * the four steps. The driver's range widens to the leaves straddling the
+ * edges. Between pieces the lock is dropped and, if @blockable, the CPU
+ * given up: a process exiting with a large mirror must not hog it.
+ * false: @blockable is false and the lock was taken.
+ */
+static bool odp_invalidate(struct odp_mirror *m, struct odp_mr *mr,
+			   unsigned long start, unsigned long end,
+			   enum odp_inval_reason reason, int event,
+			   bool blockable, unsigned long cur_seq)
+{
+	unsigned long pos = 0, dend = 0;
+	struct odp_inv v;
+
+	if (start >= end)
+		return true;
+	for (;;) {
+		if (!odp_lock(m, blockable))
+			return false;
+		if (!dend) {
+			if (reason == ODP_INVAL_NOTIFIER) {
+				mmu_interval_set_seq(&mr->notifier, cur_seq);
+				odp_inval_log(m, start, end);
+				m->stats.invalidations++;
+			}
+			pos = start;
+			dend = end;
+			odp_leaf_span(m, &pos, &dend);
+		}
+		odp_next_piece(&v, mr, start, end, &pos, dend, reason, event,
+			       blockable);
+		if (v.start < v.end) {
+			odp_inv_begin(m, &v);
+			odp_inv_log_fallback(m, &v);
+			odp_inv_end(m, &v);
+			if (reason == ODP_INVAL_NOTIFIER)
+				trace_odp_invalidate(m->id, v.start, v.end, event,
+						     v.inv.protect,
+						     v.inv.protect ? v.res.protected :
+								     v.res.cleared,
+						     v.res.splits, v.res.fallback);
+		}
+		mutex_unlock(&m->lock);
+		odp_pgtable_free_tables(&m->pt, &v.res);
+		if (pos >= dend)
+			return true;
+		if (blockable)
+			cond_resched();
+	}
 }
 
 /* --- the notifier --- */
 
-/*
- * What both notifiers do under the lock: clear, or write-protect, the
- * range. The unlinked table pages are left in @res for the caller to free.
- * false: the range may not block and the lock was taken.
- */
-static bool odp_mr_clear(struct mmu_interval_notifier *mni,
-			 const struct mmu_notifier_range *range,
-			 unsigned long cur_seq, struct odp_pt_result *res)
-{
-	struct odp_mr *mr = container_of(mni, struct odp_mr, notifier);
-	struct odp_mirror *m = mr->mirror;
-	unsigned long start = max(range->start, mr->start);
-	unsigned long end = min(range->end, mr->end);
-	bool protect = odp_event_protects(range->event);
-
-	if (mmu_notifier_range_blockable(range))
-		mutex_lock(&m->lock);
-	else if (!mutex_trylock(&m->lock))
-		return false;
-	mmu_interval_set_seq(mni, cur_seq);
-	odp_zap_locked(m, start, end, range->event, res);
-	m->stats.invalidations++;
-	trace_odp_invalidate(m->id, start, end, range->event, protect,
-			     protect ? res->protected : res->cleared, res->splits,
-			     res->fallback);
-	mutex_unlock(&m->lock);
-	return true;
-}
-
-/* The single-pass notifier: clear, then free the unlinked tables */
+/* The single-pass notifier: all four steps, piece by piece */
 static bool odp_mr_invalidate(struct mmu_interval_notifier *mni,
 			      const struct mmu_notifier_range *range,
 			      unsigned long cur_seq)
 {
 	struct odp_mr *mr = container_of(mni, struct odp_mr, notifier);
-	struct odp_pt_result res;
 
-	if (!odp_mr_clear(mni, range, cur_seq, &res))
-		return false;
-	odp_pgtable_free_tables(&mr->mirror->pt, &res);
-	return true;
+	return odp_invalidate(mr->mirror, mr, max(range->start, mr->start),
+			      min(range->end, mr->end), ODP_INVAL_NOTIFIER,
+			      range->event, mmu_notifier_range_blockable(range),
+			      cur_seq);
 }
 
 /*
  * The two-pass notifier. The first pass clears the entries, so that the
- * device stops using them; the second frees the tables the first unlinked.
- * That second half is where a real device waits for its TLB flush and
- * unmaps DMA: its flushes for every notifier of the invalidation can then
- * run in parallel. Only an invalidation that unlinked tables asks for a
- * second pass; without memory for the hand-over (GFP_NOWAIT, never
- * sleeping), the first pass frees them itself, as the single pass does.
+ * device stops using them, and starts the driver's flush; the second, run
+ * by the kernel after the first pass of every notifier of the
+ * invalidation, waits for the flush, unmaps DMA, dirties folios and frees
+ * the tables, so the flushes of several MRs can overlap. Done in the
+ * first pass alone: what asks for nothing after it, an invalidation that
+ * may not block, one larger than a piece, one whose split IOVA links must
+ * be rebuilt, and one whose hand-over (GFP_NOWAIT) could not be allocated.
  */
 struct odp_finish {
 	struct mmu_interval_notifier_finish base;
 	struct odp_mirror *m;
-	struct odp_pt_result res;
+	struct odp_inv v;
 };
 
 static bool odp_mr_invalidate_start(struct mmu_interval_notifier *mni,
@@ -282,31 +844,61 @@ static bool odp_mr_invalidate_start(struct mmu_interval_notifier *mni,
 				    struct mmu_interval_notifier_finish **finish)
 {
 	struct odp_mr *mr = container_of(mni, struct odp_mr, notifier);
-	struct odp_pt_result res;
-	struct odp_finish *f;
+	struct odp_mirror *m = mr->mirror;
+	unsigned long start = max(range->start, mr->start);
+	unsigned long end = min(range->end, mr->end);
+	bool blockable = mmu_notifier_range_blockable(range);
+	unsigned long dstart = start, dend = end;
+	struct odp_finish *f = NULL;
+	struct odp_inv local, *v;
+	bool defer;
 
-	if (!odp_mr_clear(mni, range, cur_seq, &res))
-		return false;
-	if (list_empty(&res.freed))
-		return true;
+	if (ALIGN_DOWN(start, ODP_PIECE_SIZE) != ALIGN_DOWN(end - 1, ODP_PIECE_SIZE) ||
+	    !blockable)
+		return odp_invalidate(m, mr, start, end, ODP_INVAL_NOTIFIER,
+				      range->event, blockable, cur_seq);
 	f = kmalloc(sizeof(*f), GFP_NOWAIT | __GFP_NOWARN);
-	if (!f) {
-		odp_pgtable_free_tables(&mr->mirror->pt, &res);
+	v = f ? &f->v : &local;
+	mutex_lock(&m->lock);
+	mmu_interval_set_seq(mni, cur_seq);
+	odp_inval_log(m, start, end);
+	m->stats.invalidations++;
+	odp_leaf_span(m, &dstart, &dend);
+	odp_inv_init(v, mr, start, end, ODP_INVAL_NOTIFIER, range->event, true);
+	v->inv.start = dstart;
+	v->inv.end = dend;
+	odp_inv_begin(m, v);
+	odp_inv_log_fallback(m, v);
+	trace_odp_invalidate(m->id, start, end, range->event, v->inv.protect,
+			     v->inv.protect ? v->res.protected : v->res.cleared,
+			     v->res.splits, v->res.fallback);
+	defer = f && (m->defer ? v->changed && !v->ctx.nr_split :
+				 !list_empty(&v->res.freed));
+	if (!defer)
+		odp_inv_end(m, v);
+	mutex_unlock(&m->lock);
+	if (defer) {
+		f->m = m;
+		*finish = &f->base;
 		return true;
 	}
-	f->m = mr->mirror;
-	odp_pt_result_init(&f->res, NULL, NULL);
-	list_splice(&res.freed, &f->res.freed);
-	*finish = &f->base;
+	odp_pgtable_free_tables(&m->pt, &v->res);
+	kfree(f);
 	return true;
 }
 
 static void odp_mr_invalidate_finish(struct mmu_interval_notifier_finish *finish)
 {
 	struct odp_finish *f = container_of(finish, struct odp_finish, base);
+	struct odp_mirror *m = f->m;
 
-	odp_pgtable_free_tables(&f->m->pt, &f->res);
-	atomic_long_inc(&f->m->finish_passes);
+	if (m->defer) {
+		mutex_lock(&m->lock);
+		odp_inv_end(m, &f->v);
+		mutex_unlock(&m->lock);
+	}
+	odp_pgtable_free_tables(&m->pt, &f->v.res);
+	atomic_long_inc(&m->finish_passes);
 	kfree(f);
 }
 
@@ -339,8 +931,10 @@ static const struct mmu_interval_notifier_ops *odp_mr_ops_pick(void)
 
 /* --- MRs --- */
 
+/* A new MR, or with @implicit an implicit chunk, its notifier inserted */
 static struct odp_mr *odp_mr_new(struct odp_mirror *m, unsigned long start,
-				 unsigned long end, unsigned int access)
+				 unsigned long end, unsigned int access,
+				 void *priv, bool implicit)
 {
 	struct odp_mr *mr = kzalloc(sizeof(*mr), GFP_KERNEL_ACCOUNT);
 	int ret;
@@ -351,13 +945,60 @@ static struct odp_mr *odp_mr_new(struct odp_mirror *m, unsigned long start,
 	mr->start = start;
 	mr->end = end;
 	mr->access = access;
+	mr->implicit = implicit;
+	mr->priv = priv;
+	ret = odp_mr_iova_alloc(m, mr);
+	if (ret)
+		goto out_free;
 	ret = mmu_interval_notifier_insert(&mr->notifier, m->mm, start,
 					   end - start, odp_mr_ops_pick());
-	if (ret) {
-		kfree(mr);
-		return ERR_PTR(ret);
-	}
+	if (ret)
+		goto out_iova;
 	return mr;
+out_iova:
+	odp_mr_iova_free(m, mr);
+out_free:
+	kfree(mr);
+	return ERR_PTR(ret);
+}
+
+/*
+ * Clear what @mr mapped, under mr_sem for write so that no fault can map
+ * into its range meanwhile; the notifier, still there, keeps the pages
+ * alive while they are cleared. An explicit MR is still in the tree, so
+ * that an implicit chunk's invalidation meanwhile leaves its entries
+ * alone (odp_inv_begin()).
+ */
+static void odp_mr_clear(struct odp_mr *mr, enum odp_inval_reason reason)
+{
+	struct odp_mirror *m = mr->mirror;
+
+	lockdep_assert_held_write(&m->mr_sem);
+	odp_invalidate(m, mr, mr->start, mr->end, reason, MMU_NOTIFY_UNMAP, true, 0);
+}
+
+/*
+ * Take an explicit MR off the tree, once its entries are cleared: from
+ * now on its notifier, until removed, leaves the range to the implicit
+ * chunks.
+ */
+static void odp_mr_unlink(struct odp_mr *mr)
+{
+	struct odp_mirror *m = mr->mirror;
+
+	lockdep_assert_held_write(&m->mr_sem);
+	mutex_lock(&m->lock);
+	interval_tree_remove(&mr->node, &m->mrs);
+	mr->linked = false;
+	mutex_unlock(&m->lock);
+}
+
+/* Then, with no lock held (the removal waits for invalidations), free it */
+static void odp_mr_free(struct odp_mr *mr)
+{
+	mmu_interval_notifier_remove(&mr->notifier);
+	odp_mr_iova_free(mr->mirror, mr);
+	kfree(mr);
 }
 
 static struct odp_mr *odp_explicit_mr(struct odp_mirror *m, unsigned long first,
@@ -369,20 +1010,18 @@ static struct odp_mr *odp_explicit_mr(struct odp_mirror *m, unsigned long first,
 	return node ? container_of(node, struct odp_mr, node) : NULL;
 }
 
-/* Clear what the implicit MR mapped in [start, end): the gaps between MRs */
+/* Clear what the implicit MR mapped in [start, end), chunk by chunk */
 static void odp_zap_implicit(struct odp_mirror *m, unsigned long start,
 			     unsigned long end)
 {
+	unsigned long idx;
 	struct odp_mr *mr;
 
 	lockdep_assert_held_write(&m->mr_sem);
-	while (start < end) {
-		mr = odp_explicit_mr(m, start, end - 1);
-		odp_zap(m, start, mr ? max(mr->start, start) : end);
-		if (!mr)
-			break;
-		start = mr->end;
-	}
+	xa_for_each_range(&m->chunks, idx, mr, start >> ODP_IMPLICIT_CHUNK_SHIFT,
+			  (end - 1) >> ODP_IMPLICIT_CHUNK_SHIFT)
+		odp_invalidate(m, mr, max(start, mr->start), min(end, mr->end),
+			       ODP_INVAL_UNREGISTER, MMU_NOTIFY_UNMAP, true, 0);
 }
 
 /**
@@ -391,18 +1030,22 @@ static void odp_zap_implicit(struct odp_mirror *m, unsigned long start,
  * @start: first address, page-aligned; need not be 2M-aligned
  * @length: length in bytes, a non-zero multiple of the page size
  * @access: %ODP_MR_READ, optionally | %ODP_MR_WRITE
+ * @priv: the driver's pointer for this MR, see odp_mr_priv()
  *
- * Inserts an mmu_interval_notifier over the range. Nothing is faulted:
- * the device faults or prefetches later. Entries the implicit MR had
- * mapped in the range are cleared, since they may grant more than @access.
+ * Inserts an mmu_interval_notifier over the range; for a DMA mirror
+ * behind an IOMMU with the IOVA API, also reserves the MR's IOVA range.
+ * Nothing is faulted: the device faults or prefetches later. Entries the
+ * implicit MR had mapped in the range are cleared, since they may grant
+ * more than @access.
  *
  * Context: may sleep; takes the mm's mmap_lock.
  * Return: the MR, or an ERR_PTR(): -EINVAL for a bad range or access,
  * -EEXIST if it overlaps an MR, -ENOSPC past %ODP_MIRROR_MAX_MRS MRs,
- * -ESRCH if the process has exited, -ENOMEM.
+ * -ESRCH if the process has exited, -ENOMEM (memory or IOVA space).
  */
 struct odp_mr *odp_mr_register(struct odp_mirror *m, unsigned long start,
-			       unsigned long length, unsigned int access)
+			       unsigned long length, unsigned int access,
+			       void *priv)
 {
 	unsigned long end = start + length;
 	struct odp_mr *mr;
@@ -419,13 +1062,17 @@ struct odp_mr *odp_mr_register(struct odp_mirror *m, unsigned long start,
 	} else if (m->nr_mrs >= ODP_MIRROR_MAX_MRS) {
 		mr = ERR_PTR(-ENOSPC);
 	} else {
-		mr = odp_mr_new(m, start, end, access);
+		mr = odp_mr_new(m, start, end, access, priv, false);
 		if (!IS_ERR(mr)) {
+			/* the implicit chunks' entries go while the range is theirs */
+			odp_zap_implicit(m, start, end);
 			mr->node.start = start;
 			mr->node.last = end - 1;
+			mutex_lock(&m->lock);
 			interval_tree_insert(&mr->node, &m->mrs);
+			mr->linked = true;
+			mutex_unlock(&m->lock);
 			m->nr_mrs++;
-			odp_zap(m, start, end);
 		}
 	}
 	up_write(&m->mr_sem);
@@ -438,8 +1085,9 @@ EXPORT_SYMBOL_GPL(odp_mr_register);
  * odp_mr_unregister() - remove an MR and clear its entries
  * @mr: the MR
  *
- * Waits for faults in progress in the mirror. Dirty entries mark their
- * folios dirty as they go.
+ * Waits for faults in progress in the mirror. The entries go in the
+ * teardown order: cleared, the driver's invalidation callbacks, DMA
+ * unmapped and dirty folios marked, tables freed.
  *
  * Context: may sleep.
  */
@@ -448,15 +1096,25 @@ void odp_mr_unregister(struct odp_mr *mr)
 	struct odp_mirror *m = mr->mirror;
 
 	down_write(&m->mr_sem);
-	interval_tree_remove(&mr->node, &m->mrs);
+	odp_mr_clear(mr, ODP_INVAL_UNREGISTER);
+	odp_mr_unlink(mr);
 	m->nr_mrs--;
-	/* cleared while the notifier still keeps the pages alive */
-	odp_zap(m, mr->start, mr->end);
 	up_write(&m->mr_sem);
-	mmu_interval_notifier_remove(&mr->notifier);
-	kfree(mr);
+	odp_mr_free(mr);
 }
 EXPORT_SYMBOL_GPL(odp_mr_unregister);
+
+/**
+ * odp_mr_priv() - the driver's pointer of an MR
+ * @mr: the MR
+ *
+ * Return: what was given to odp_mr_register(); NULL for implicit chunks.
+ */
+void *odp_mr_priv(const struct odp_mr *mr)
+{
+	return mr->priv;
+}
+EXPORT_SYMBOL_GPL(odp_mr_priv);
 
 /**
  * odp_mirror_set_implicit() - turn the implicit MR on or off
@@ -479,17 +1137,15 @@ int odp_mirror_set_implicit(struct odp_mirror *m, bool enable)
 	m->implicit = enable;
 	if (!enable) {
 		xa_for_each(&m->chunks, idx, mr) {
-			odp_zap_implicit(m, mr->start, mr->end);
+			odp_mr_clear(mr, ODP_INVAL_IMPLICIT_OFF);
 			xa_erase(&m->chunks, idx);
 			list_add(&mr->gone, &gone);
 		}
 		m->nr_chunks = 0;
 	}
 	up_write(&m->mr_sem);
-	list_for_each_entry_safe(mr, tmp, &gone, gone) {
-		mmu_interval_notifier_remove(&mr->notifier);
-		kfree(mr);
-	}
+	list_for_each_entry_safe(mr, tmp, &gone, gone)
+		odp_mr_free(mr);
 	return 0;
 }
 EXPORT_SYMBOL_GPL(odp_mirror_set_implicit);
@@ -507,17 +1163,15 @@ static int odp_implicit_chunk_create(struct odp_mirror *m, unsigned long va)
 		ret = -EFAULT;
 	} else if (!xa_load(&m->chunks, idx)) {
 		mr = odp_mr_new(m, start, min(start + ODP_CHUNK_SIZE, m->limit),
-				ODP_MR_READ | ODP_MR_WRITE);
+				ODP_MR_READ | ODP_MR_WRITE, NULL, true);
 		if (IS_ERR(mr)) {
 			ret = PTR_ERR(mr);
 		} else {
 			ret = xa_err(xa_store(&m->chunks, idx, mr, GFP_KERNEL_ACCOUNT));
-			if (ret) {
-				mmu_interval_notifier_remove(&mr->notifier);
-				kfree(mr);
-			} else {
+			if (ret)
+				odp_mr_free(mr);
+			else
 				m->nr_chunks++;
-			}
 		}
 	}
 	up_write(&m->mr_sem);
@@ -563,22 +1217,29 @@ static int odp_region_at(struct odp_mirror *m, unsigned long va,
 /* --- faults --- */
 
 /*
- * The whole CPU-mapped block around pfn @i, if the CPU maps it with a PMD
- * or PUD and the block fits in [lo, hi) with an aligned pfn: its size, 0
- * otherwise. A smaller block of the mapping is tried when a larger one
- * does not fit.
+ * The run the CPU maps with the PMD or PUD that maps @va, if it does: the
+ * whole aligned block when it fits in [lo, hi) with an aligned pfn (a
+ * smaller block of the mapping is tried when a larger one does not fit),
+ * else the part of the mapping inside [lo, hi), which the table gives the
+ * leaves its alignment allows. Its length, 0 for memory mapped by PTEs;
+ * *@bshift is the size of the CPU mapping, which lies in one folio.
  */
 static unsigned long odp_cpu_block(unsigned long hmm_pfn, unsigned long va,
 				   unsigned long lo, unsigned long hi,
-				   unsigned long *bva, unsigned long *bpfn)
+				   unsigned long *bva, unsigned long *bpfn,
+				   unsigned int *bshift)
 {
 	unsigned int shift = hmm_pfn_to_map_order(hmm_pfn) + PAGE_SHIFT;
+	unsigned long start, end;
 	unsigned int s;
 
+	if (shift < PMD_SHIFT)
+		return 0;
+	*bshift = shift;
 	for (s = PUD_SHIFT; s >= PMD_SHIFT; s -= PUD_SHIFT - PMD_SHIFT) {
 		unsigned long size = 1UL << s;
-		unsigned long start = ALIGN_DOWN(va, size);
 
+		start = ALIGN_DOWN(va, size);
 		if (s > shift || start < lo || start + size > hi)
 			continue;
 		*bva = start;
@@ -586,32 +1247,17 @@ static unsigned long odp_cpu_block(unsigned long hmm_pfn, unsigned long va,
 		if (IS_ALIGNED(*bpfn, size >> PAGE_SHIFT))
 			return size;
 	}
-	return 0;
+	/* the mapping cut by the MR or the VMA: its part inside, as a run */
+	start = max(lo, ALIGN_DOWN(va, 1UL << shift));
+	end = min(hi, ALIGN_DOWN(va, 1UL << shift) + (1UL << shift));
+	*bva = start;
+	*bpfn = odp_hmm_pfn(hmm_pfn) - ((va - start) >> PAGE_SHIFT);
+	return end - start;
 }
 
 static inline bool odp_pfn_valid(unsigned long hmm_pfn)
 {
 	return (hmm_pfn & HMM_PFN_VALID) && !(hmm_pfn & HMM_PFN_ERROR);
-}
-
-static int odp_map(struct odp_fault *f, struct odp_pt_map *map)
-{
-	const struct odp_pt_alloc alloc = { .reserve = &f->m->spare };
-	struct odp_pt_result res;
-	unsigned int s;
-	int ret;
-
-	odp_pt_result_init(&res, odp_release_leaf, f->m);
-	ret = odp_pgtable_map(&f->m->pt, map, &alloc, &res);
-	odp_account(f->m, &res);
-	for (s = 0; s < ODP_PT_NR_SIZES; s++)
-		f->installed[s] += res.installed[s];
-	if (res.merges)
-		trace_odp_merge(f->m->id, map->va, map->va + map->len, res.merged);
-	odp_pgtable_free_tables(&f->m->pt, &res);
-	if (ret == -ENOMEM)
-		f->need = res.need;
-	return ret;
 }
 
 /* hmm_range_fault()'s output read as a frame array by the table */
@@ -630,66 +1276,206 @@ static const struct odp_pt_frame_format odp_hmm_format_ro = {
 };
 
 /*
- * Install the pfns hmm_range_fault() returned for @range, within @r and
- * the VMA [vs, ve). Called after mmu_interval_read_retry() said they are
- * still current. A batch lies in one 2M block of one VMA, which the CPU
- * maps all alike: with one PMD or PUD, or with PTEs. So the first valid
- * pfn says whether the whole CPU block can be mapped, as one run, even
- * past the batch; else the batch goes to the table as one frame array,
- * whose contiguous aligned parts become huge leaves. *@mapped_end is
- * where the mapping reached. -ENOMEM: the spare ran out; f->need says how
- * many pages the failed map wanted.
+ * The largest writable leaf the frame array of a batch, which lies in one
+ * 2M block, may give: 2M if the block is all one folio, else 4K. Leaves
+ * from a PMD or PUD mapping lie in one folio by construction.
  */
-static int odp_install(struct odp_fault *f, const struct odp_region *r,
-		       const struct hmm_range *range, unsigned long vs,
-		       unsigned long ve, unsigned long *mapped_end)
+static unsigned int odp_write_max_shift(unsigned long hmm_pfn, unsigned long va)
+{
+	unsigned long pfn = odp_hmm_pfn(hmm_pfn);
+	unsigned long block = pfn - ((va & (SZ_2M - 1)) >> PAGE_SHIFT);
+	struct folio *folio = page_folio(pfn_to_page(pfn));
+
+	if (folio_pfn(folio) <= block &&
+	    block + (SZ_2M >> PAGE_SHIFT) <= folio_pfn(folio) + folio_nr_pages(folio))
+		return PMD_SHIFT;
+	return PAGE_SHIFT;
+}
+
+/* What one batch maps: a few runs and frame arrays, and the span they cover */
+struct odp_plan {
+	struct odp_pt_map maps[ODP_BATCH_BLOCKS];
+	unsigned int nr;
+	unsigned long lo;
+	unsigned long hi;
+};
+
+static void odp_plan_add(struct odp_plan *plan, const struct odp_pt_map *map)
+{
+	plan->maps[plan->nr++] = *map;
+	plan->lo = min_t(unsigned long, plan->lo, map->va);
+	plan->hi = max_t(unsigned long, plan->hi, map->va + map->len);
+}
+
+/*
+ * What to map for the pfns hmm_range_fault() returned for @range, within
+ * @r and the VMA [vs, ve), 2M block by 2M block: the CPU maps each block
+ * all alike, with one PMD or PUD, or with PTEs. So the first valid pfn of
+ * a block says whether its whole CPU block can be mapped as one run, even
+ * past the batch; else the block's pfns go to the table as a frame array,
+ * whose contiguous aligned parts become huge leaves, and neighbouring
+ * blocks of the same kind share one array. A writable leaf stays inside
+ * its folio. A DMA mirror never changes leaves in place nor merges.
+ */
+static void odp_plan_batch(struct odp_fault *f, const struct odp_region *r,
+			   const struct hmm_range *range, unsigned long vs,
+			   unsigned long ve, struct odp_plan *plan)
 {
 	unsigned long lo = max(r->start, vs), hi = min(r->end, ve);
-	/* merges too keep leaves inside the MR and the VMA */
-	struct odp_pt_map map = { .merge_start = lo, .merge_end = hi };
-	unsigned long n = (range->end - range->start) >> PAGE_SHIFT;
 	const unsigned long *pfns = range->hmm_pfns;
 	bool writable = r->writable && !(f->how & ODP_HOW_READONLY);
-	unsigned long i, bva, bpfn, len;
+	unsigned long pos = range->start, bva, bpfn, len, va, i;
+	struct odp_pt_map *last = NULL;
+	unsigned int bshift;
+
+	plan->nr = 0;
+	plan->lo = ULONG_MAX;
+	plan->hi = 0;
+	while (pos < range->end) {
+		unsigned long bend = min(range->end, ALIGN_DOWN(pos, SZ_2M) + SZ_2M);
+		/* merges too keep leaves inside the MR and the VMA */
+		struct odp_pt_map map = { .merge_start = lo, .merge_end = hi };
+
+		for (va = pos; va < bend; va += PAGE_SIZE)
+			if (odp_pfn_valid(pfns[(va - range->start) >> PAGE_SHIFT]))
+				break;
+		if (va == bend) {
+			pos = bend;
+			continue;
+		}
+		i = (va - range->start) >> PAGE_SHIFT;
+		if (f->m->dma != ODP_DMA_NONE) {
+			map.flags = ODP_PT_MAP_KEEP;
+			map.merge_start = 0;
+			map.merge_end = 0;
+		}
+		len = odp_cpu_block(pfns[i], va, lo, hi, &bva, &bpfn, &bshift);
+		if (len) {
+			map.va = bva;
+			map.len = len;
+			map.pfn = bpfn;
+			map.prot = writable && (pfns[i] & HMM_PFN_WRITE) ? ODP_PT_WRITE : 0;
+			map.write_max_shift = bshift;
+			odp_plan_add(plan, &map);
+			last = NULL;
+			pos = max(bend, bva + len);
+			continue;
+		}
+		map.write_max_shift = odp_write_max_shift(pfns[i], va);
+		if (last && last->va + last->len == pos &&
+		    last->write_max_shift == map.write_max_shift) {
+			last->len = bend - last->va;
+			plan->hi = max(plan->hi, bend);
+		} else {
+			map.va = pos;
+			map.len = bend - pos;
+			map.frames = &pfns[(pos - range->start) >> PAGE_SHIFT];
+			map.format = writable ? &odp_hmm_format_rw : &odp_hmm_format_ro;
+			odp_plan_add(plan, &map);
+			last = &plan->maps[plan->nr - 1];
+		}
+		pos = bend;
+	}
+}
+
+/*
+ * Install @map in region @r, under the lock, after the sequence check.
+ * A DMA mirror maps each new leaf; where a leaf it has must change (to
+ * gain write access too: a mapping's direction is fixed), the range is
+ * invalidated first (ODP_INVAL_REFRESH) and mapped again. Tables the map
+ * unlinked are freed only after the driver's flush. The driver's install
+ * callback sees what was mapped. -ENOMEM: the spare ran out,
+ * f->need says how many pages the map wanted; -EIO: DMA mapping failed.
+ */
+static int odp_map(struct odp_fault *f, const struct odp_region *r,
+		   struct odp_pt_map *map)
+{
+	struct odp_mirror *m = f->m;
+	const struct odp_pt_alloc alloc = { .reserve = &m->spare };
+	struct odp_pt_result res;
+	struct odp_ctx c;
+	unsigned int s;
 	int ret;
 
-	lockdep_assert_held(&f->m->lock);
-	for (i = 0; i < n && !odp_pfn_valid(pfns[i]); i++)
-		;
-	if (i == n)
-		return 0;
-	len = odp_cpu_block(pfns[i], range->start + (i << PAGE_SHIFT), lo, hi,
-			    &bva, &bpfn);
-	if (len) {
-		map.va = bva;
-		map.len = len;
-		map.pfn = bpfn;
-		map.prot = writable && (pfns[i] & HMM_PFN_WRITE) ? ODP_PT_WRITE : 0;
-	} else {
-		map.va = range->start;
-		map.len = n << PAGE_SHIFT;
-		map.frames = pfns;
-		map.format = writable ? &odp_hmm_format_rw : &odp_hmm_format_ro;
+	lockdep_assert_held(&m->lock);
+	odp_ctx_init(&c, m, r->mr);
+	odp_pt_result_init(&res, odp_release_leaf, &c);
+	if (m->dma != ODP_DMA_NONE)
+		res.install = odp_dma_install;
+	ret = odp_pgtable_map(&m->pt, map, &alloc, &res);
+	if (ret == -EEXIST) {
+		struct odp_inv v;
+
+		odp_dma_sync(&c);
+		odp_account(m, &res);
+		odp_pgtable_free_tables(&m->pt, &res);
+		odp_inv_init(&v, r->mr, map->va, map->va + map->len,
+			     ODP_INVAL_REFRESH, MMU_NOTIFY_UNMAP, true);
+		odp_leaf_span(m, &v.inv.start, &v.inv.end);
+		odp_inv_begin(m, &v);
+		odp_inv_end(m, &v);
+		odp_pgtable_free_tables(&m->pt, &v.res);
+		m->stats.refreshes++;
+		odp_pt_result_init(&res, odp_release_leaf, &c);
+		res.install = odp_dma_install;
+		ret = odp_pgtable_map(&m->pt, map, &alloc, &res);
+		WARN_ON_ONCE(ret == -EEXIST);
 	}
-	ret = odp_map(f, &map);
-	if (!ret)
-		*mapped_end = max(*mapped_end, map.va + map.len);
+	odp_dma_sync(&c);
+	odp_account(m, &res);
+	for (s = 0; s < ODP_PT_NR_SIZES; s++)
+		f->installed[s] += res.installed[s];
+	if (res.merges)
+		trace_odp_merge(m->id, map->va, map->va + map->len, res.merged);
+	/*
+	 * Tables the map unlinked, merged or replaced by a huge leaf, hold
+	 * nothing the device may use any more, but its walker may still read
+	 * them: they are freed only after the driver's flush.
+	 */
+	if (!list_empty(&res.freed) && m->ops) {
+		struct odp_inval inv = {
+			.mr = r->mr, .start = map->va, .end = map->va + map->len,
+			.reason = ODP_INVAL_MERGE, .blockable = true,
+		};
+
+		odp_leaf_span(m, &inv.start, &inv.end);
+		if (m->ops->invalidate_start)
+			m->ops->invalidate_start(m, &inv);
+		if (m->ops->invalidate_finish)
+			m->ops->invalidate_finish(m, &inv);
+	}
+	odp_pgtable_free_tables(&m->pt, &res);
+	if (ret == -ENOMEM)
+		f->need = max(res.need, 1U);
+	if ((!ret || ret == -EIO) && m->ops && m->ops->install)
+		m->ops->install(m, r->mr, map->va, map->va + map->len);
 	return ret;
 }
 
 /*
- * Allocate, outside the lock, the table pages one batch may need (one
- * table per level, or what the last map asked for) and those the notifier's
- * reserve lacks. odp_fault_pages_put() hands them over under the lock.
+ * The table pages one batch may need: it lies in one ODP_BATCH_SIZE block
+ * of one 1G block, so a level-0 table per 2M block and one table per level
+ * above, up to the root.
+ */
+static unsigned int odp_batch_tables(const struct odp_mirror *m)
+{
+	return ODP_BATCH_BLOCKS + m->pt.levels - 2;
+}
+
+/*
+ * Allocate, outside the lock, the table pages one batch may need (or what
+ * the last map asked for) and those the notifier's reserve lacks, so that
+ * a batch of 4K pages does not find the spare short and fault again.
+ * odp_fault_pages_put() hands them over under the lock.
  */
 static int odp_fault_pages(struct odp_fault *f)
 {
 	struct odp_mirror *m = f->m;
-	unsigned int want = READ_ONCE(m->reserve_target) + f->need + m->pt.levels - 1;
+	unsigned int want = READ_ONCE(m->reserve_target) + f->need + odp_batch_tables(m);
 	/*
 	 * Racy reads, by design: a stale count only allocates a little too
-	 * much (freed under the lock) or too little (the map fails with
-	 * -ENOMEM and the batch comes back here with f->need set).
+	 * much (freed) or too little (the map fails with -ENOMEM and the
+	 * batch comes back here with f->need set).
 	 */
 	unsigned int have = data_race(m->reserve.nr) + data_race(m->spare.nr);
 
@@ -699,27 +1485,64 @@ static int odp_fault_pages(struct odp_fault *f)
 }
 
 /*
- * Under the lock: the notifier's reserve gets exactly its target (pages
- * beyond it go back to f->pages, to be freed), the spare gets the rest.
+ * Under the lock: the pages just allocated join the spare, and the
+ * notifier's reserve gets its target from the spare, all but the @keep
+ * pages a map is about to need: short of memory, the map comes first,
+ * and odp_do_fault() refills the reserve at the end with @keep 0. The
+ * spare keeps the tables of one batch plus what the last map lacked; the
+ * rest goes back to f->pages, which the caller frees.
  */
-static void odp_fault_pages_put(struct odp_fault *f)
+static void odp_fault_pages_put(struct odp_fault *f, unsigned int keep)
 {
 	struct odp_mirror *m = f->m;
+	unsigned int bound = odp_batch_tables(m) + f->need;
 
 	lockdep_assert_held(&m->lock);
+	odp_pt_reserve_splice(&m->spare, &f->pages);
+	if (m->reserve.nr < m->reserve_target && m->spare.nr > keep)
+		odp_pt_reserve_move(&m->reserve, &m->spare,
+				    min(m->reserve_target - m->reserve.nr,
+					m->spare.nr - keep));
 	if (m->reserve.nr > m->reserve_target)
 		odp_pt_reserve_move(&f->pages, &m->reserve,
 				    m->reserve.nr - m->reserve_target);
-	else
-		odp_pt_reserve_move(&m->reserve, &f->pages,
-				    m->reserve_target - m->reserve.nr);
-	odp_pt_reserve_splice(&m->spare, &f->pages);
+	if (m->spare.nr > bound)
+		odp_pt_reserve_move(&f->pages, &m->spare, m->spare.nr - bound);
 	f->need = 0;
 }
 
 /*
- * Fault [va, end), which lies in one region and one 2M batch, cut at the
- * end of its VMA. *next is where the next batch starts.
+ * A batch was redone: because of an invalidation of its own range (a
+ * race), or of another part of its MR. Give up with -EBUSY only
+ * after both many retries and HMM_RANGE_DEFAULT_TIMEOUT, never on time
+ * alone: a slow machine is not a race.
+ */
+static int odp_batch_retry(struct odp_fault *f, unsigned int *races,
+			   unsigned int *tries, unsigned long timeout,
+			   bool raced)
+{
+	f->retries++;
+	if (raced)
+		(*races)++;
+	else
+		f->retries_unrelated++;
+	if (fatal_signal_pending(current))
+		return -EINTR;
+	if ((*races >= ODP_FAULT_MAX_RACES || ++(*tries) >= ODP_FAULT_MAX_RETRIES) &&
+	    time_after(jiffies, timeout))
+		return -EBUSY;
+	return 0;
+}
+
+/*
+ * Fault [va, end), which lies in one region and one batch, cut at the end
+ * of its VMA. *next is where the next batch starts. After a batch that
+ * began with a huge block, the next one first asks hmm_range_fault() for
+ * a single pfn: one pfn of a PMD or PUD mapping is enough to map its whole
+ * block, since the MR's notifier covers the block; if it is not huge, the
+ * batch is faulted whole, and the probe stays off until a batch starts
+ * with a huge block again, so that memory mapped by PTEs pays one call
+ * per batch.
  */
 static int odp_fault_batch(struct odp_fault *f, const struct odp_region *r,
 			   unsigned long va, unsigned long end,
@@ -734,16 +1557,20 @@ static int odp_fault_batch(struct odp_fault *f, const struct odp_region *r,
 		/* we own no device-private memory: such pages fault back */
 		.dev_private_owner = NULL,
 	};
+	unsigned int races = 0, tries = 0, k;
 	struct vm_area_struct *vma;
-	unsigned long vs, ve, mapped_end;
+	unsigned long vs, ve;
+	struct odp_plan plan;
+	bool raced, probe;
+	u64 gen;
 	int ret;
 
 	if (f->how & ODP_HOW_FAULT)
 		range.default_flags = HMM_PFN_REQ_FAULT |
 			((f->how & ODP_HOW_WRITE) ? HMM_PFN_REQ_WRITE : 0);
 	for (;;) {
-		if (time_after(jiffies, timeout))
-			return -EBUSY;
+		probe = f->probe;
+		gen = odp_inval_gen(m);
 		range.notifier_seq = mmu_interval_read_begin(range.notifier);
 		mmap_read_lock(m->mm);
 		vma = vma_lookup(m->mm, va);
@@ -756,46 +1583,71 @@ static int odp_fault_batch(struct odp_fault *f, const struct odp_region *r,
 		}
 		vs = vma->vm_start;
 		ve = vma->vm_end;
-		range.end = min(end, ve);
+		range.end = probe ? va + PAGE_SIZE : min(end, ve);
 		memset(f->pfns, 0, ((range.end - va) >> PAGE_SHIFT) * sizeof(*f->pfns));
 		ret = hmm_range_fault(&range);
 		mmap_read_unlock(m->mm);
 		f->hmm_calls++;
 		if (ret == -EBUSY) {
-			f->retries++;
+			mutex_lock(&m->lock);
+			raced = odp_inval_since(m, gen, va, range.end);
+			mutex_unlock(&m->lock);
+			ret = odp_batch_retry(f, &races, &tries, timeout, raced);
+			if (ret)
+				return ret;
 			continue;
 		}
 		/* hmm's -EPERM: the CPU mapping forbids the access */
 		if (ret)
 			return ret == -EPERM ? -EFAULT : ret;
+		/*
+		 * Short of memory, the pages at hand may still do: fail only
+		 * when a map of this batch already found them too few.
+		 */
 		ret = odp_fault_pages(f);
-		if (ret)
+		if (ret && f->need)
 			return ret;
+		ret = 0;
 
 		mutex_lock(&m->lock);
-		odp_fault_pages_put(f);
-		if (mmu_interval_read_retry(range.notifier, range.notifier_seq)) {
+		odp_fault_pages_put(f, odp_batch_tables(m) + f->need);
+		odp_plan_batch(f, r, &range, vs, ve, &plan);
+		/* a probe that found no huge block: fault the whole batch */
+		if (probe && (!plan.nr || plan.maps[0].frames)) {
 			mutex_unlock(&m->lock);
-			f->retries++;
+			f->probe = false;
 			continue;
 		}
-		mapped_end = range.end;
-		if (!(f->how & ODP_HOW_FLOOR))
-			ret = odp_install(f, r, &range, vs, ve, &mapped_end);
+		if (mmu_interval_read_retry(range.notifier, range.notifier_seq)) {
+			/* only an invalidation of what we map makes it stale */
+			raced = plan.nr && odp_inval_since(m, gen, plan.lo, plan.hi);
+			if (raced) {
+				mutex_unlock(&m->lock);
+				ret = odp_batch_retry(f, &races, &tries, timeout, true);
+				if (ret)
+					return ret;
+				continue;
+			}
+			f->seq_unrelated++;
+		}
+		for (k = 0; k < plan.nr && !ret && !(f->how & ODP_HOW_FLOOR); k++)
+			ret = odp_map(f, r, &plan.maps[k]);
 		mutex_unlock(&m->lock);
+		/* the spare lacked pages: f->need says how many to allocate */
 		if (ret == -ENOMEM) {
 			f->retries++;
+			if (fatal_signal_pending(current))
+				return -EINTR;
 			continue;
 		}
-		if (!ret) {
-			unsigned long k;
-
-			for (k = 0; k < (range.end - va) >> PAGE_SHIFT; k++)
-				f->pages_faulted += !!(f->pfns[k] & HMM_PFN_VALID);
-		}
+		if (ret)
+			return ret;
+		for (k = 0; k < (range.end - va) >> PAGE_SHIFT; k++)
+			f->pages_faulted += !!(f->pfns[k] & HMM_PFN_VALID);
+		f->probe = plan.nr && !plan.maps[0].frames;
 		/* a CPU block mapped whole needs no more batches */
-		*next = mapped_end;
-		return ret;
+		*next = max(range.end, plan.hi);
+		return 0;
 	}
 }
 
@@ -816,7 +1668,7 @@ static unsigned long odp_next_vma(struct odp_mirror *m, unsigned long va,
 static int odp_do_fault(struct odp_mirror *m, unsigned long va,
 			unsigned long length, unsigned int how)
 {
-	struct odp_fault f = { .m = m, .how = how };
+	struct odp_fault f = { .m = m, .how = how, .probe = true };
 	unsigned long start = ALIGN_DOWN(va, PAGE_SIZE);
 	unsigned long end = va + length, next = 0;
 	struct odp_region r;
@@ -828,7 +1680,14 @@ static int odp_do_fault(struct odp_mirror *m, unsigned long va,
 	if (!mmget_not_zero(m->mm))
 		return -ESRCH;
 	odp_pt_reserve_init(&f.pages);
-	f.pfns = kmalloc_array(ODP_BATCH_PAGES, sizeof(*f.pfns), GFP_KERNEL);
+	/*
+	 * Every batch lies inside [start, end) and one ODP_BATCH_SIZE block:
+	 * a device fault of a few pages needs a few words, not an order-2
+	 * allocation.
+	 */
+	f.pfns = kmalloc_array(min_t(unsigned long, ODP_BATCH_PAGES,
+				     (end - start) >> PAGE_SHIFT),
+			       sizeof(*f.pfns), GFP_KERNEL);
 	if (!f.pfns) {
 		ret = -ENOMEM;
 		goto out_free;
@@ -875,14 +1734,19 @@ static int odp_do_fault(struct odp_mirror *m, unsigned long va,
 	}
 	up_read(&m->mr_sem);
 
-	/* leave the notifier's reserve full, and account */
-	if (odp_fault_pages(&f) && !ret)
-		ret = -ENOMEM;
+	/*
+	 * Leave the notifier's reserve full, best effort: an empty reserve
+	 * only makes splits fall back to clearing, so a failed refill does
+	 * not fail a fault that mapped everything.
+	 */
+	odp_fault_pages(&f);
 	mutex_lock(&m->lock);
-	odp_fault_pages_put(&f);
+	odp_fault_pages_put(&f, 0);
 	m->stats.faults++;
 	m->stats.hmm_calls += f.hmm_calls;
 	m->stats.retries += f.retries;
+	m->stats.retries_unrelated += f.retries_unrelated;
+	m->stats.seq_unrelated += f.seq_unrelated;
 	m->stats.pages_faulted += f.pages_faulted;
 	mutex_unlock(&m->lock);
 	trace_odp_fault(m->id, start, end, how & ODP_HOW_WRITE, f.pages_faulted,
@@ -911,9 +1775,11 @@ out_free:
  * Return: 0; -EINVAL for a bad range; -EFAULT where no MR or no VMA
  * covers the range, or the CPU mapping does not allow the access (a write
  * to a read-only mapping); -EACCES for a write to a read-only MR; -EBUSY
- * when invalidations kept racing the fault for HMM_RANGE_DEFAULT_TIMEOUT;
- * -ESRCH if the process has exited; -EINTR on a fatal signal; -ENOMEM. The
- * part before an error may be mapped.
+ * when invalidations of the range itself kept racing the fault, many
+ * times and for at least HMM_RANGE_DEFAULT_TIMEOUT; -ESRCH if the process
+ * has exited; -EINTR on a fatal signal; -ENOMEM; -EIO when the DMA layer
+ * could not map a leaf (DMA mirrors). The part before an error may be
+ * mapped; a leaf is never installed without its DMA mapping.
  */
 int odp_mirror_fault(struct odp_mirror *m, unsigned long va,
 		     unsigned long length, unsigned int flags)
@@ -924,6 +1790,77 @@ int odp_mirror_fault(struct odp_mirror *m, unsigned long va,
 			    ((flags & ODP_FAULT_WRITE) ? ODP_HOW_WRITE : 0));
 }
 EXPORT_SYMBOL_GPL(odp_mirror_fault);
+
+/**
+ * odp_mirror_range_mapped() - is a whole range mapped?
+ * @m: the mirror, locked
+ * @va: start address
+ * @length: length in bytes, not zero
+ * @write: writable too
+ *
+ * Context: under odp_mirror_lock().
+ * Return: true if every page of the range has a present leaf, writable
+ * if @write.
+ */
+bool odp_mirror_range_mapped(struct odp_mirror *m, unsigned long va,
+			     unsigned long length, bool write)
+{
+	unsigned long pos = ALIGN_DOWN(va, PAGE_SIZE), end = va + length;
+	struct odp_pt_leaf leaf;
+	struct odp_pt_iter it;
+
+	lockdep_assert_held(&m->lock);
+	odp_pgtable_for_each_leaf(&m->pt, &it, pos, PAGE_ALIGN(end) - pos, &leaf) {
+		if (leaf.va > pos || (write && !leaf.writable))
+			return false;
+		pos = leaf.va + BIT(leaf.shift);
+		if (pos >= end)
+			return true;
+	}
+	return false;
+}
+EXPORT_SYMBOL_GPL(odp_mirror_range_mapped);
+
+/**
+ * odp_mirror_fault_and_lock() - fault a range and return with it mapped
+ * @m: the mirror
+ * @va: start address
+ * @length: length in bytes, not zero
+ * @flags: %ODP_FAULT_WRITE when the device writes
+ *
+ * As odp_mirror_fault(), then takes the mirror lock and checks that the
+ * whole range is still mapped (with write access for a write): an
+ * invalidation may have come in between, and then it faults again. On
+ * success the lock is held and no invalidation can take the leaves away
+ * until odp_mirror_unlock(): the driver programs its hardware from them,
+ * as ib_umem_odp_map_dma_and_lock() lets mlx5 do.
+ *
+ * Context: may sleep; do not hold the mirror lock.
+ * Return: 0 with the lock held; an error of odp_mirror_fault() without
+ * it; -EBUSY when invalidations took the range away again and again.
+ */
+int odp_mirror_fault_and_lock(struct odp_mirror *m, unsigned long va,
+			      unsigned long length, unsigned int flags)
+{
+	unsigned long timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	unsigned int tries;
+	int ret;
+
+	for (tries = 0;; tries++) {
+		ret = odp_mirror_fault(m, va, length, flags);
+		if (ret)
+			return ret;
+		mutex_lock(&m->lock);
+		if (odp_mirror_range_mapped(m, va, length, flags & ODP_FAULT_WRITE))
+			return 0;
+		mutex_unlock(&m->lock);
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		if (tries >= ODP_FAULT_MAX_RACES && time_after(jiffies, timeout))
+			return -EBUSY;
+	}
+}
+EXPORT_SYMBOL_GPL(odp_mirror_fault_and_lock);
 
 static int odp_advice_how(enum odp_prefetch_advice advice, unsigned int *how)
 {
@@ -1093,6 +2030,33 @@ void odp_mirror_get_stats(struct odp_mirror *m, struct odp_mirror_stats *st)
 }
 EXPORT_SYMBOL_GPL(odp_mirror_get_stats);
 
+/**
+ * odp_mirror_table() - the mirror's device page table
+ * @m: the mirror
+ *
+ * For odp_mirror_for_each_leaf() and the odp_pgtable_*() readers, under
+ * odp_mirror_lock(). A driver never edits it.
+ *
+ * Return: the table.
+ */
+struct odp_pgtable *odp_mirror_table(struct odp_mirror *m)
+{
+	return &m->pt;
+}
+EXPORT_SYMBOL_GPL(odp_mirror_table);
+
+/**
+ * odp_mirror_priv() - the driver's pointer of a mirror
+ * @m: the mirror
+ *
+ * Return: &odp_mirror_desc.priv.
+ */
+void *odp_mirror_priv(const struct odp_mirror *m)
+{
+	return m->priv;
+}
+EXPORT_SYMBOL_GPL(odp_mirror_priv);
+
 /* --- debugfs: <debugfs>/odp_mirror/<id>/{pid,stats,range,leaves} --- */
 
 #define ODP_DEBUGFS_MAX_LEAVES	10000
@@ -1108,6 +2072,8 @@ static int odp_debugfs_stats_show(struct seq_file *s, void *unused)
 	odp_mirror_get_stats(m, &st);
 	seq_printf(s, "faults %llu\nhmm_calls %llu\nretries %llu\npages_faulted %llu\n",
 		   st.faults, st.hmm_calls, st.retries, st.pages_faulted);
+	seq_printf(s, "retries_unrelated %llu\nseq_unrelated %llu\n",
+		   st.retries_unrelated, st.seq_unrelated);
 	seq_printf(s, "leaves_4k %llu\nleaves_2m %llu\nleaves_1g %llu\n",
 		   st.leaves[0], st.leaves[1], st.leaves[2]);
 	seq_printf(s, "installed_4k %llu\ninstalled_2m %llu\ninstalled_1g %llu\n",
@@ -1121,6 +2087,9 @@ static int odp_debugfs_stats_show(struct seq_file *s, void *unused)
 		   st.implicit_chunks);
 	seq_printf(s, "two_pass_notifier %d\nfinish_passes %llu\n",
 		   odp_two_pass(), st.finish_passes);
+	seq_printf(s, "dma_mode %s\ndma_maps %llu\ndma_unmaps %llu\ndma_relinks %llu\nrefreshes %llu\n",
+		   m->dma == ODP_DMA_IOVA ? "iova" : m->dma == ODP_DMA_PAGE ? "page" : "none",
+		   st.dma_maps, st.dma_unmaps, st.dma_relinks, st.refreshes);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(odp_debugfs_stats);
@@ -1141,9 +2110,11 @@ static int odp_debugfs_leaves_show(struct seq_file *s, void *unused)
 			seq_puts(s, "...\n");
 			break;
 		}
-		seq_printf(s, "%#llx-%#llx %s pfn %#llx %s%s\n", leaf.va,
+		seq_printf(s, "%#llx-%#llx %s %s %#llx %s%s\n", leaf.va,
 			   leaf.va + BIT_ULL(leaf.shift),
-			   size[odp_pt_size_index(leaf.shift)], leaf.pfn,
+			   size[odp_pt_size_index(leaf.shift)],
+			   m->dma == ODP_DMA_NONE ? "pfn" : "dma", m->dma == ODP_DMA_NONE ?
+			   leaf.pfn : (u64)odp_mirror_leaf_dma(&leaf, leaf.va),
 			   leaf.writable ? "rw" : "ro", leaf.dirty ? " dirty" : "");
 	}
 	mutex_unlock(&m->lock);
@@ -1212,18 +2183,35 @@ static void odp_debugfs_add(struct odp_mirror *m)
 
 /* --- life cycle --- */
 
+/* The DMA layer the mirror maps leaves with; only sizes it can map whole */
+static void odp_mirror_dma_init(struct odp_mirror *m, struct device *dev)
+{
+	size_t max = dma_max_mapping_size(dev);
+
+	m->dma_dev = dev;
+	m->dma = odp_iova_usable(dev) ? ODP_DMA_IOVA : ODP_DMA_PAGE;
+	if (m->dma == ODP_DMA_PAGE)
+		m->pt.pgsize_bitmap &= GENMASK(max ? fls_long(max) - 1 : PAGE_SHIFT, 0);
+}
+
 /**
  * odp_mirror_create() - a device address space mirroring @mm
  * @mm: the process address space; the mirror holds mmgrab() on it
- * @pgsize_bitmap: leaf sizes the device supports: SZ_4K, plus any of SZ_2M
- *	and SZ_1G
+ * @desc: the device: its leaf sizes, its DMA device, its callbacks
+ *
+ * With &odp_mirror_desc.dma_dev, leaves hold DMA addresses: one IOVA
+ * range per MR where the device is behind an IOMMU and the kernel has the
+ * IOVA API, else one dma_map_page() per leaf, and only leaf sizes that
+ * dma_max_mapping_size() allows. Tells lockdep that the mirror lock is
+ * taken in reclaim (by the notifier), so that an allocation that may
+ * reclaim under it is reported at once, not when reclaim first happens.
  *
  * Context: may sleep.
  * Return: the mirror, or ERR_PTR(-EINVAL) for a bad bitmap, or
  * ERR_PTR(-ENOMEM).
  */
 struct odp_mirror *odp_mirror_create(struct mm_struct *mm,
-				     unsigned long pgsize_bitmap)
+				     const struct odp_mirror_desc *desc)
 {
 	struct odp_mirror *m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
 	int ret;
@@ -1231,15 +2219,23 @@ struct odp_mirror *odp_mirror_create(struct mm_struct *mm,
 	if (!m)
 		return ERR_PTR(-ENOMEM);
 	mutex_init(&m->lock);
-	ret = odp_pgtable_init(&m->pt, ODP_PT_MAX_LEVELS, pgsize_bitmap, &m->lock);
+	ret = odp_pgtable_init(&m->pt, ODP_PT_MAX_LEVELS, desc->pgsize_bitmap,
+			       &m->lock);
 	if (ret) {
 		mutex_destroy(&m->lock);
 		kfree(m);
 		return ERR_PTR(ret);
 	}
+	if (desc->dma_dev)
+		odp_mirror_dma_init(m, desc->dma_dev);
+	m->ops = desc->ops;
+	m->priv = desc->priv;
+	m->defer = m->ops || m->dma != ODP_DMA_NONE;
 	init_rwsem(&m->mr_sem);
 	m->mrs = RB_ROOT_CACHED;
 	xa_init(&m->chunks);
+	/* the upper levels stay, so re-registering an MR rebuilds little */
+	m->pt.keep_level = 1;
 	odp_pt_reserve_init(&m->reserve);
 	odp_pt_reserve_init(&m->spare);
 	m->reserve_target = ODP_MIRROR_RESERVE_DEFAULT;
@@ -1249,6 +2245,11 @@ struct odp_mirror *odp_mirror_create(struct mm_struct *mm,
 	m->mm = mm;
 	m->id = atomic_inc_return(&odp_mirror_ids);
 	m->pid = current->mm == mm ? task_tgid_nr(current) : 0;
+	if (IS_ENABLED(CONFIG_LOCKDEP)) {
+		fs_reclaim_acquire(GFP_KERNEL);
+		might_lock(&m->lock);
+		fs_reclaim_release(GFP_KERNEL);
+	}
 	odp_debugfs_add(m);
 	return m;
 }
@@ -1281,8 +2282,9 @@ EXPORT_SYMBOL_GPL(odp_mirror_set_reserve);
  * odp_mirror_destroy() - tear a mirror down
  * @m: the mirror; no other call on it may run or follow
  *
- * Clears the table (dirty entries mark their folios dirty), removes every
- * MR and notifier, and drops the mm.
+ * Clears every MR's entries in the teardown order (dirty entries mark
+ * their folios dirty, DMA is unmapped), removes every MR and notifier,
+ * and drops the mm.
  *
  * Context: may sleep.
  */
@@ -1291,25 +2293,31 @@ void odp_mirror_destroy(struct odp_mirror *m)
 	struct interval_tree_node *node;
 	struct odp_mr *mr;
 	unsigned long idx;
+	LIST_HEAD(gone);
 
 	/* waits for readers of the mirror's debugfs files */
 	debugfs_remove_recursive(m->debugfs);
-	/* cleared first, while the notifiers still keep the pages alive */
-	odp_zap(m, 0, m->limit);
+	down_write(&m->mr_sem);
 	while ((node = interval_tree_iter_first(&m->mrs, 0, ULONG_MAX))) {
 		mr = container_of(node, struct odp_mr, node);
-		interval_tree_remove(node, &m->mrs);
-		mmu_interval_notifier_remove(&mr->notifier);
-		kfree(mr);
+		odp_mr_clear(mr, ODP_INVAL_DESTROY);
+		odp_mr_unlink(mr);
+		list_add(&mr->gone, &gone);
 	}
 	xa_for_each(&m->chunks, idx, mr) {
-		mmu_interval_notifier_remove(&mr->notifier);
-		kfree(mr);
+		odp_mr_clear(mr, ODP_INVAL_DESTROY);
+		list_add(&mr->gone, &gone);
+	}
+	up_write(&m->mr_sem);
+	while ((mr = list_first_entry_or_null(&gone, struct odp_mr, gone))) {
+		list_del(&mr->gone);
+		odp_mr_free(mr);
 	}
 	xa_destroy(&m->chunks);
 	odp_pgtable_destroy(&m->pt);
 	WARN_ON_ONCE(m->pt.stats.tables_allocated !=
 		     atomic_long_read(&m->pt.stats.tables_freed));
+	WARN_ON_ONCE(m->stats.dma_maps != m->stats.dma_unmaps);
 	odp_pt_reserve_drain(&m->reserve);
 	odp_pt_reserve_drain(&m->spare);
 	mmdrop(m->mm);

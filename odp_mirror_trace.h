@@ -19,7 +19,9 @@ TRACE_DEFINE_ENUM(MMU_NOTIFY_PROTECTION_PAGE);
 TRACE_DEFINE_ENUM(MMU_NOTIFY_SOFT_DIRTY);
 TRACE_DEFINE_ENUM(MMU_NOTIFY_RELEASE);
 TRACE_DEFINE_ENUM(MMU_NOTIFY_MIGRATE);
+TRACE_DEFINE_ENUM(MMU_NOTIFY_EXCLUSIVE);
 
+/* any other value, an event newer kernels add, prints as a number */
 #define odp_show_event(e)						\
 	__print_symbolic(e,						\
 			 { MMU_NOTIFY_UNMAP, "unmap" },			\
@@ -28,7 +30,8 @@ TRACE_DEFINE_ENUM(MMU_NOTIFY_MIGRATE);
 			 { MMU_NOTIFY_PROTECTION_PAGE, "protection_page" }, \
 			 { MMU_NOTIFY_SOFT_DIRTY, "soft_dirty" },	\
 			 { MMU_NOTIFY_RELEASE, "release" },		\
-			 { MMU_NOTIFY_MIGRATE, "migrate" })
+			 { MMU_NOTIFY_MIGRATE, "migrate" },		\
+			 { MMU_NOTIFY_EXCLUSIVE, "exclusive" })
 
 /*
  * One odp_mirror_fault() or odp_mirror_prefetch() call: its range, whether
