@@ -6,6 +6,7 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -93,38 +94,152 @@ TEST_F(mirror, anon_4k_read_write)
 }
 
 /*
- * 2M-aligned blocks of ordinary 4K pages: a 2M leaf only where the pages
- * are physically contiguous (the contiguity rule), 4K leaves otherwise.
- * Faulted in address order, a fresh guest's pages often are contiguous;
- * faulted in reverse, they are not.
+ * 2M-aligned blocks of 4K pages, order-0 folios all. The contiguity rule:
+ * a read-only prefetch maps a block with one 2M leaf exactly where its
+ * pages are physically contiguous and aligned, with 4K leaves otherwise.
+ * The folio rule: a writable leaf never spans more than one folio, so
+ * once prefetched for write every block is 512 writable 4K leaves,
+ * contiguous or not, and a device write dirties one of them.
+ *   - block 0 is faulted in address order: on a fresh guest it often comes
+ *     out contiguous, but need not; its leaves must follow what pagemap
+ *     says;
+ *   - block 1 is faulted in reverse, each page after a page of another
+ *     mapping, so it is not contiguous: 4K leaves, every time;
+ *   - block 2 is a THP split in place into 512 order-0 folios, so it is
+ *     contiguous: a read-only 2M leaf, every time, then writable 4K ones.
  */
 TEST_F(mirror, anon_4k_aligned_blocks)
 {
-	char *p = odp_reserve_va(2 * SZ_2M, SZ_2M), *b;
+	char *p = odp_reserve_va(3 * SZ_2M, SZ_2M), *b;
+	char *other = odp_map_anon(NULL, SZ_2M, MADV_NOHUGEPAGE);
+	bool contiguous[3];
 	struct odp_census c;
+	__u64 faults;
 	long i;
 
 	ASSERT_NE(NULL, p);
+	ASSERT_NE(NULL, other);
 	ASSERT_NE(NULL, odp_map_anon(p, 2 * SZ_2M, MADV_NOHUGEPAGE));
+	b = odp_map_thp(p + 2 * SZ_2M, SZ_2M, 0);
+	if (no_thp(b, SZ_2M))
+		SKIP(return, "%s", no_thp(b, SZ_2M));
 	for (i = 0; i < (long)PAGES(SZ_2M); i++)
 		p[i * SZ_4K] = 1;
-	for (i = PAGES(SZ_2M) - 1; i >= 0; i--)
+	for (i = PAGES(SZ_2M) - 1; i >= 0; i--) {
+		other[i * SZ_4K] = 1;
 		p[SZ_2M + i * SZ_4K] = 1;
-	if (odp_phys_contiguous(p + SZ_2M, SZ_2M))
-		SKIP(goto out, "pages faulted in reverse came out contiguous");
-	odp_fill(p, 2 * SZ_2M, 38);
-	ASSERT_EQ(0, odp_mr_rw(self->fd, p, 2 * SZ_2M, NULL));
-	ASSERT_EQ(0, odp_prefetch(self->fd, p, 2 * SZ_2M, ODP_SIM_PREFETCH_WRITE));
-	for (b = p; b < p + 2 * SZ_2M; b += SZ_2M) {
-		bool contiguous = odp_phys_contiguous(b, SZ_2M);
-
-		ASSERT_EQ(0, odp_census(self->fd, b, SZ_2M, &c));
-		EXPECT_EQ(contiguous ? 1 : 0, c.leaves[1]);
-		EXPECT_EQ(contiguous ? 0 : 512, c.leaves[0]);
 	}
-	EXPECT_TRUE(odp_dev_sees(self->fd, p, 2 * SZ_2M, 38, NULL));
-out:
-	munmap(p, 2 * SZ_2M);
+	/* not zeros: a split may map zero-filled pages to the zero page */
+	odp_fill(p, 3 * SZ_2M, 38);
+	ASSERT_EQ(0, odp_split_thp(b, SZ_2M)) TH_LOG("%s", ODP_SPLIT_HUGE_PAGES);
+	ASSERT_TRUE(odp_order0_pages(p, 3 * SZ_2M));
+	for (i = 0; i < 3; i++)
+		contiguous[i] = odp_phys_contiguous(p + i * SZ_2M, SZ_2M);
+	ASSERT_FALSE(contiguous[1]);
+	ASSERT_TRUE(contiguous[2]);
+	TH_LOG("block 0 %s", contiguous[0] ? "contiguous" : "not contiguous");
+	ASSERT_EQ(0, odp_mr_rw(self->fd, p, 3 * SZ_2M, NULL));
+
+	/* read-only: a 2M leaf wherever the block is contiguous */
+	ASSERT_EQ(0, odp_prefetch(self->fd, p, 3 * SZ_2M, ODP_SIM_PREFETCH_READ));
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, odp_census(self->fd, p + i * SZ_2M, SZ_2M, &c));
+		EXPECT_EQ(contiguous[i] ? 1 : 0, c.leaves[1]) TH_LOG("block %ld", i);
+		EXPECT_EQ(contiguous[i] ? 0 : 512, c.leaves[0]) TH_LOG("block %ld", i);
+		EXPECT_EQ(0, c.writable) TH_LOG("block %ld", i);
+	}
+	EXPECT_TRUE(odp_dev_sees(self->fd, p, 3 * SZ_2M, 38, &faults));
+	EXPECT_EQ(0, faults);
+
+	/* writable: one leaf per folio, so 4K leaves, contiguous or not */
+	ASSERT_EQ(0, odp_prefetch(self->fd, p, 3 * SZ_2M, ODP_SIM_PREFETCH_WRITE));
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, odp_census(self->fd, p + i * SZ_2M, SZ_2M, &c));
+		EXPECT_EQ(0, c.leaves[1]) TH_LOG("block %ld", i);
+		EXPECT_EQ(512, c.leaves[0]) TH_LOG("block %ld", i);
+		EXPECT_EQ(512, c.writable) TH_LOG("block %ld", i);
+		EXPECT_EQ(0, c.dirty) TH_LOG("block %ld", i);
+	}
+	EXPECT_TRUE(odp_dev_sees(self->fd, p, 3 * SZ_2M, 38, NULL));
+	/* a device write dirties the leaf of its folio alone */
+	for (i = 0; i < 3; i++) {
+		b = p + i * SZ_2M + SZ_4K;
+		ASSERT_EQ(0, odp_dev_put(self->fd, b, SZ_4K, 39, &faults));
+		EXPECT_EQ(0, faults);
+		EXPECT_TRUE(odp_check(b, b, SZ_4K, 39));
+		ASSERT_EQ(0, odp_census(self->fd, p + i * SZ_2M, SZ_2M, &c));
+		EXPECT_EQ(1, c.dirty) TH_LOG("block %ld", i);
+		EXPECT_EQ(512, c.leaves[0]) TH_LOG("block %ld", i);
+	}
+	munmap(p, 3 * SZ_2M);
+	munmap(other, SZ_2M);
+}
+
+/*
+ * Split the THP at @p in place into 512 order-0 folios, through debugfs
+ * split_huge_pages: they stay mapped, by PTEs, physically contiguous and
+ * 2M-aligned. True if that is what came out.
+ */
+static bool split_in_place(struct __test_metadata *_metadata, char *p)
+{
+	EXPECT_EQ(0, odp_split_thp(p, SZ_2M)) TH_LOG("%s", ODP_SPLIT_HUGE_PAGES);
+	EXPECT_EQ(0, odp_anon_huge_kb(p));
+	EXPECT_TRUE(odp_order0_pages(p, SZ_2M));
+	EXPECT_TRUE(odp_phys_contiguous(p, SZ_2M));
+	return !odp_anon_huge_kb(p) && odp_order0_pages(p, SZ_2M) &&
+	       odp_phys_contiguous(p, SZ_2M);
+}
+
+/*
+ * 512 order-0 folios, contiguous and aligned: a read prefetch maps them
+ * with one 2M leaf. A read-only leaf may span folios; only the contiguity
+ * rule, reading the pfns page by page, can build this one.
+ */
+TEST_F(mirror, split_thp_read_prefetch_2m_leaf)
+{
+	char *p = odp_map_thp(NULL, SZ_2M, 0);
+	struct odp_census c;
+	__u64 faults;
+
+	if (no_thp(p, SZ_2M))
+		SKIP(return, "%s", no_thp(p, SZ_2M));
+	/* not zeros: a split may map zero-filled pages to the zero page */
+	odp_fill(p, SZ_2M, 39);
+	ASSERT_TRUE(split_in_place(_metadata, p));
+	ASSERT_EQ(0, odp_mr_rw(self->fd, p, SZ_2M, NULL));
+	ASSERT_EQ(0, odp_prefetch(self->fd, p, SZ_2M, ODP_SIM_PREFETCH_READ));
+	ASSERT_EQ(0, odp_census(self->fd, p, SZ_2M, &c));
+	EXPECT_EQ(1, c.leaves[1]);
+	EXPECT_EQ(0, c.leaves[0]);
+	EXPECT_EQ(0, c.writable);
+	EXPECT_TRUE(odp_dev_sees(self->fd, p, SZ_2M, 39, &faults));
+	EXPECT_EQ(0, faults);
+	munmap(p, SZ_2M);
+}
+
+/*
+ * The same pages, prefetched for write: a writable leaf never spans more
+ * than one folio (a device write would dirty folios it never wrote), so
+ * 512 4K leaves.
+ */
+TEST_F(mirror, split_thp_write_prefetch_4k_leaves)
+{
+	char *p = odp_map_thp(NULL, SZ_2M, 0);
+	struct odp_census c;
+
+	if (no_thp(p, SZ_2M))
+		SKIP(return, "%s", no_thp(p, SZ_2M));
+	/* not zeros: a split may map zero-filled pages to the zero page */
+	odp_fill(p, SZ_2M, 40);
+	ASSERT_TRUE(split_in_place(_metadata, p));
+	ASSERT_EQ(0, odp_mr_rw(self->fd, p, SZ_2M, NULL));
+	ASSERT_EQ(0, odp_prefetch(self->fd, p, SZ_2M, ODP_SIM_PREFETCH_WRITE));
+	ASSERT_EQ(0, odp_census(self->fd, p, SZ_2M, &c));
+	EXPECT_EQ(0, c.leaves[1]);
+	EXPECT_EQ(512, c.leaves[0]);
+	EXPECT_EQ(512, c.writable);
+	EXPECT_TRUE(odp_dev_sees(self->fd, p, SZ_2M, 40, NULL));
+	munmap(p, SZ_2M);
 }
 
 /* Untouched memory reads as zeros through the read-only zero page. */
@@ -193,7 +308,42 @@ TEST_F(mirror, read_only_mapping)
 	munmap(p, len);
 }
 
-/* Prefetch advices: READ maps read-only, NO_FAULT maps only what exists. */
+/*
+ * A read prefetch over what the device wrote keeps the entries writable
+ * and dirty: the next device write must not fault, and the dirty bit must
+ * still reach the folio.
+ */
+TEST_F(mirror, read_prefetch_keeps_write_and_dirty)
+{
+	size_t len = 8 * SZ_4K;
+	char *p = odp_map_anon(NULL, len, MADV_NOHUGEPAGE);
+	__u8 recs[8];
+	__u64 faults;
+	size_t i;
+
+	ASSERT_NE(NULL, p);
+	odp_fill(p, len, 1);
+	ASSERT_EQ(0, odp_mr_rw(self->fd, p, len, NULL));
+	ASSERT_EQ(0, odp_dev_put(self->fd, p, len, 2, &faults));
+	ASSERT_EQ(0, odp_snapshot(self->fd, p, 8, recs));
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(ODP_SIM_SNAP_PRESENT | ODP_SIM_SNAP_WRITE | ODP_SIM_SNAP_DIRTY,
+			  recs[i] & ~ODP_SIM_SNAP_SIZE_MASK);
+	ASSERT_EQ(0, odp_prefetch(self->fd, p, len, ODP_SIM_PREFETCH_READ));
+	ASSERT_EQ(0, odp_snapshot(self->fd, p, 8, recs));
+	for (i = 0; i < 8; i++)
+		EXPECT_EQ(ODP_SIM_SNAP_PRESENT | ODP_SIM_SNAP_WRITE | ODP_SIM_SNAP_DIRTY,
+			  recs[i] & ~ODP_SIM_SNAP_SIZE_MASK);
+	ASSERT_EQ(0, odp_dev_put(self->fd, p, len, 3, &faults));
+	EXPECT_EQ(0, faults);
+	EXPECT_TRUE(odp_check(p, p, len, 3));
+	munmap(p, len);
+}
+
+/*
+ * Prefetch advices: READ maps read-only what is not mapped yet, NO_FAULT
+ * maps only what exists.
+ */
 TEST_F(mirror, prefetch_advice)
 {
 	size_t len = 32 * SZ_4K;
@@ -213,10 +363,11 @@ TEST_F(mirror, prefetch_advice)
 	ASSERT_EQ(0, odp_stats(self->fd, &st));
 	EXPECT_EQ(PAGES(len) / 2, st.pages_faulted);
 
+	/* READ maps the rest read-only, and takes no write access away */
 	ASSERT_EQ(0, odp_prefetch(self->fd, p, len, ODP_SIM_PREFETCH_READ));
 	ASSERT_EQ(0, odp_census(self->fd, p, len, &c));
 	EXPECT_EQ(PAGES(len), c.present);
-	EXPECT_EQ(0, c.writable);
+	EXPECT_EQ(PAGES(len) / 2, c.writable);
 
 	ASSERT_EQ(0, odp_prefetch(self->fd, p, len, ODP_SIM_PREFETCH_WRITE));
 	ASSERT_EQ(0, odp_census(self->fd, p, len, &c));
@@ -276,6 +427,152 @@ TEST_F(mirror, hugetlb_2m_leaves)
 	EXPECT_EQ(0, faults);
 	EXPECT_TRUE(odp_check(p + 12345 * 8, p + 12345 * 8, 4096, 12));
 	munmap(p, len);
+}
+
+/*
+ * One pfn per huge mapping: after a batch that began with a huge block,
+ * the next asks hmm_range_fault() for one pfn first. A PMD-mapped THP
+ * next to a PTE-mapped one, both ways round: both become 2M leaves, and
+ * the calls are exactly those the probe predicts.
+ */
+TEST_F(mirror, pmd_thp_next_to_pte_thp)
+{
+	struct odp_sim_stats st;
+	struct odp_census c;
+	int order;
+
+	for (order = 0; order < 2; order++) {
+		/* inside one 8M-aligned batch of the mirror's */
+		char *p = odp_map_thp(odp_reserve_va(2 * SZ_2M, 4 * SZ_2M), 2 * SZ_2M, 0);
+		char *pte = p + (order ? 0 : SZ_2M);
+		int fd = odp_open();
+
+		if (!p || !odp_thp_to_ptes(pte) || odp_anon_huge_kb(p) != 2048) {
+			if (p)
+				munmap(p, 2 * SZ_2M);
+			close(fd);
+			SKIP(return, "no PMD-mapped THP next to a PTE-mapped one");
+		}
+		odp_fill(p, 2 * SZ_2M, 60 + order);
+		ASSERT_EQ(0, odp_mr_rw(fd, p, 2 * SZ_2M, NULL));
+		ASSERT_EQ(0, odp_prefetch(fd, p, 2 * SZ_2M, ODP_SIM_PREFETCH_WRITE));
+		ASSERT_EQ(0, odp_census(fd, p, 2 * SZ_2M, &c));
+		EXPECT_EQ(2, c.leaves[1]);
+		ASSERT_EQ(0, odp_stats(fd, &st));
+		/*
+		 * PMD first: its probe maps it, the next probe finds PTEs and
+		 * the batch is faulted whole (3 calls). PTEs first: the probe
+		 * finds PTEs, one batch covers both blocks (2 calls).
+		 */
+		EXPECT_EQ(order ? 2 : 3, st.hmm_calls) TH_LOG("order %d", order);
+		EXPECT_EQ(order ? 1024 : 1 + 512, st.pages_faulted) TH_LOG("order %d", order);
+		EXPECT_TRUE(odp_dev_sees(fd, p, 2 * SZ_2M, 60 + order, NULL));
+		close(fd);
+		munmap(p, 2 * SZ_2M);
+	}
+}
+
+/*
+ * A hugetlb page cut by the MR's edges: the probe's one pfn is enough to
+ * map the part of the page inside the MR, as 4K leaves (its alignment
+ * allows no more), and nothing outside it.
+ */
+TEST_F(mirror, hugetlb_at_mr_edge)
+{
+	struct odp_sim_stats st;
+	struct odp_census c;
+	char *p;
+
+	if (no_hugetlb(SZ_2M, 2))
+		SKIP(return, "%s", no_hugetlb(SZ_2M, 2));
+	p = odp_map_hugetlb(NULL, 2 * SZ_2M, SZ_2M);
+	ASSERT_NE(NULL, p);
+	odp_fill(p, 2 * SZ_2M, 62);
+	ASSERT_EQ(0, odp_mr_rw(self->fd, p + SZ_4K, 2 * SZ_2M - 2 * SZ_4K, NULL));
+	ASSERT_EQ(0, odp_prefetch(self->fd, p + SZ_4K, 2 * SZ_2M - 2 * SZ_4K,
+				  ODP_SIM_PREFETCH_WRITE));
+	ASSERT_EQ(0, odp_census(self->fd, p, 2 * SZ_2M, &c));
+	EXPECT_EQ(0, c.leaves[1]);
+	EXPECT_EQ(2 * 512 - 2, c.leaves[0]);
+	EXPECT_EQ(2 * 512 - 2, c.present);
+	EXPECT_TRUE(odp_dev_sees(self->fd, p + SZ_4K, 2 * SZ_2M - 2 * SZ_4K, 62, NULL));
+	ASSERT_EQ(0, odp_stats(self->fd, &st));
+	EXPECT_EQ(2, st.hmm_calls);
+	munmap(p, 2 * SZ_2M);
+}
+
+struct split_race {
+	char *p;
+	pthread_barrier_t go;
+	unsigned int seed;
+};
+
+/*
+ * One change to the block, a moment into the prefetch that runs at the
+ * same time: a split, a collapse, or a zap and refault; the last two give
+ * the block new pages, so a leaf installed from pfns read before them
+ * would show the device old pages.
+ */
+static void *split_thread(void *arg)
+{
+	struct split_race *r = arg;
+	unsigned int op = rand_r(&r->seed) % 3;
+
+	pthread_barrier_wait(&r->go);
+	usleep(rand_r(&r->seed) % 300);
+	if (op == 0) {
+		mprotect(r->p + 5 * SZ_4K, SZ_4K, PROT_READ);
+		mprotect(r->p + 5 * SZ_4K, SZ_4K, PROT_READ | PROT_WRITE);
+	} else if (op == 1) {
+		madvise(r->p, SZ_2M, MADV_COLLAPSE);
+	} else {
+		madvise(r->p, SZ_2M, MADV_DONTNEED);
+		memset(r->p, 1, SZ_2M);
+	}
+	return NULL;
+}
+
+/*
+ * A THP split (or replaced) between the probe and the install must not
+ * leave a stale leaf: a prefetch races one change to the block, and then
+ * every page the device maps is the page the CPU maps (sampled every
+ * 128K). 200 rounds; the time limit is for a KASAN guest on a slow host.
+ */
+TEST_F_TIMEOUT(mirror, thp_split_races_probe, 600)
+{
+	struct split_race r = { .seed = 7 };
+	struct odp_sim_translate t = { .size = sizeof(t) };
+	unsigned int round, bad = 0;
+	pthread_t th;
+	size_t i;
+
+	r.p = odp_map_thp(NULL, SZ_2M, 1);
+	if (!r.p)
+		SKIP(return, "%s", no_thp(NULL, SZ_2M));
+	ASSERT_EQ(0, odp_mr_rw(self->fd, r.p, SZ_2M, NULL));
+	for (round = 0; round < 200 && !bad; round++) {
+		int ret;
+
+		pthread_barrier_init(&r.go, NULL, 2);
+		ASSERT_EQ(0, pthread_create(&th, NULL, split_thread, &r));
+		pthread_barrier_wait(&r.go);
+		/* EFAULT while the page is read-only */
+		ret = odp_prefetch(self->fd, r.p, SZ_2M, round & 1 ?
+				   ODP_SIM_PREFETCH_WRITE : ODP_SIM_PREFETCH_READ);
+		ASSERT_TRUE(!ret || ret == -EFAULT) TH_LOG("prefetch: %d", ret);
+		pthread_join(th, NULL);
+		pthread_barrier_destroy(&r.go);
+		for (i = 0; i < SZ_2M; i += 32 * SZ_4K) {
+			t.addr = (uintptr_t)r.p + i;
+			t.flags = 0;
+			ASSERT_EQ(0, odp_ioctl(self->fd, ODP_SIM_IOC_TRANSLATE, &t));
+			if ((t.flags & ODP_SIM_SNAP_PRESENT) &&
+			    t.target / SZ_4K != odp_pfn(r.p + i))
+				bad++;
+		}
+	}
+	EXPECT_EQ(0, bad) TH_LOG("round %u: %u stale pages", round, bad);
+	munmap(r.p, SZ_2M);
 }
 
 /*
@@ -463,25 +760,64 @@ out:
 }
 
 /*
- * Two THPs that happen to be physically adjacent, moved together by
- * mremap() to 4K below a 2M boundary: the 2M-aligned VA block then maps
- * contiguous pages whose physical address is 4K off 2M alignment, and the
- * pages from the start are contiguous but their VA is off. Neither may
- * become a 2M leaf.
+ * @n THPs faulted block by block from the last to the first, so that an
+ * allocator handing out descending addresses gives them ascending ones;
+ * NULL unless every block is a THP.
+ */
+static char *map_thps_backwards(size_t n)
+{
+	char *p = odp_reserve_va(n * SZ_2M, SZ_2M);
+	size_t i;
+
+	if (!p || !odp_map_anon(p, n * SZ_2M, MADV_HUGEPAGE))
+		return NULL;
+	for (i = n; i-- > 0;)
+		memset(p + i * SZ_2M, 0, SZ_2M);
+	if (odp_anon_huge_kb(p) < (long)(n * SZ_2M >> 10)) {
+		munmap(p, n * SZ_2M);
+		return NULL;
+	}
+	return p;
+}
+
+/* Two THPs of [p, p + n * 2M), adjacent in VA order and physically, or NULL */
+static char *adjacent_thps(char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; p && i + 1 < n; i++)
+		if (odp_pfn(p + (i + 1) * SZ_2M) == odp_pfn(p + i * SZ_2M) + 512)
+			return p + i * SZ_2M;
+	return NULL;
+}
+
+/*
+ * Two THPs that are physically adjacent, moved together by mremap() to
+ * 4K below a 2M boundary: the 2M-aligned VA block then maps contiguous
+ * pages whose physical address is 4K off 2M alignment, and the pages from
+ * the start are contiguous but their VA is off. Neither may become a 2M
+ * leaf. The THPs are faulted in address order, then, if no two came out
+ * adjacent in that order, backwards.
  */
 TEST_F(mirror, thp_clamped_to_va_pa_alignment)
 {
-	size_t n = 8, i, len = n * SZ_2M;
-	char *p = odp_map_thp(NULL, len, 0), *dst, *u, *pair = NULL;
+	size_t n = 32, len = n * SZ_2M;
+	char *p = odp_map_thp(NULL, len, 0), *dst, *u, *pair = adjacent_thps(p, n);
 	struct odp_census c;
 
 	if (no_thp(p, len))
 		SKIP(return, "%s", no_thp(p, len));
-	for (i = 0; i + 1 < n && !pair; i++)
-		if (odp_pfn(p + (i + 1) * SZ_2M) == odp_pfn(p + i * SZ_2M) + 512)
-			pair = p + i * SZ_2M;
-	if (!pair)
+	if (!pair) {
+		munmap(p, len);
+		p = map_thps_backwards(n);
+		pair = adjacent_thps(p, n);
+	}
+	if (!pair) {
+		TH_LOG("pfns of the THPs: %#llx %#llx %#llx %#llx ... %#llx", odp_pfn(p),
+		       odp_pfn(p + SZ_2M), odp_pfn(p + 2 * SZ_2M), odp_pfn(p + 3 * SZ_2M),
+		       odp_pfn(p + len - SZ_2M));
 		SKIP(goto out, "no two THPs physically adjacent and in VA order");
+	}
 	dst = odp_reserve_va(4 * SZ_2M, SZ_2M);
 	ASSERT_NE(NULL, dst);
 	u = dst + SZ_2M;
@@ -499,7 +835,8 @@ TEST_F(mirror, thp_clamped_to_va_pa_alignment)
 	EXPECT_TRUE(odp_dev_sees(self->fd, u - SZ_4K, 2 * SZ_2M, 37, NULL));
 	munmap(dst, 4 * SZ_2M);
 out:
-	munmap(p, len);
+	if (p)
+		munmap(p, len);
 }
 
 /*
@@ -524,6 +861,209 @@ static char *pte_mapped_2m_leaf(struct __test_metadata *_metadata, int fd,
 	EXPECT_EQ(0, odp_census(fd, p, SZ_2M, &c));
 	EXPECT_EQ(1, c.leaves[1]);
 	return p;
+}
+
+/*
+ * After every fault the notifier's reserve is back at its target, even
+ * after the target shrank and the pages came from the fault path's spare:
+ * eight splits in a row, each followed by a fault, keep 511 entries each
+ * and never fall back to dropping the leaf.
+ */
+TEST_F(mirror, reserve_refilled_after_shrink)
+{
+	const __u64 sizes = SZ_4K | SZ_2M | SZ_1G;
+	struct odp_sim_stats st;
+	char *p[8];
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		p[i] = pte_mapped_2m_leaf(_metadata, self->fd, 40 + i);
+		if (no_pte_thp(p[i])) {
+			while (i--)
+				munmap(p[i], SZ_2M);
+			SKIP(return, "%s", no_pte_thp(NULL));
+		}
+	}
+	ASSERT_EQ(0, odp_config(self->fd, sizes, 64));
+	ASSERT_EQ(0, odp_prefetch(self->fd, p[0], SZ_4K, ODP_SIM_PREFETCH_NO_FAULT));
+	ASSERT_EQ(0, odp_stats(self->fd, &st));
+	ASSERT_EQ(64, st.reserve);
+	ASSERT_EQ(0, odp_config(self->fd, sizes, 4));
+	ASSERT_EQ(0, odp_prefetch(self->fd, p[0], SZ_4K, ODP_SIM_PREFETCH_NO_FAULT));
+	ASSERT_EQ(0, odp_stats(self->fd, &st));
+	ASSERT_EQ(4, st.reserve);
+	for (i = 0; i < 8; i++) {
+		ASSERT_EQ(0, madvise(p[i] + 3 * SZ_4K, SZ_4K, MADV_DONTNEED));
+		ASSERT_EQ(0, odp_prefetch(self->fd, p[i] + 8 * SZ_4K, SZ_4K,
+					  ODP_SIM_PREFETCH_NO_FAULT));
+		ASSERT_EQ(0, odp_stats(self->fd, &st));
+		EXPECT_EQ(4, st.reserve) TH_LOG("after split %d", i + 1);
+		EXPECT_EQ(i + 1, st.splits);
+		EXPECT_EQ(0, st.fallbacks);
+	}
+	for (i = 0; i < 8; i++) {
+		struct odp_census c;
+
+		ASSERT_EQ(0, odp_census(self->fd, p[i], SZ_2M, &c));
+		EXPECT_EQ(511, c.present);
+		munmap(p[i], SZ_2M);
+	}
+}
+
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -EIO;
+}
+
+/*
+ * A fault that mapped everything succeeds even when the refill of the
+ * notifier's reserve, the last thing it does, cannot allocate: the refill
+ * is best effort (an empty reserve only makes splits fall back). The
+ * kernel's fail_page_alloc fails every page allocation of this task
+ * (make-it-fail) while a prefetch maps 4K pages in a 1 GiB block the table
+ * has not reached yet: the batch takes its two new tables from the pages
+ * the last fault left, so only the refill at the end allocates.
+ */
+TEST_F(mirror, fault_succeeds_when_refill_fails)
+{
+	static const char *const fa = "/sys/kernel/debug/fail_page_alloc";
+	char path[128], *a, *b;
+	struct odp_census c;
+	int i, ret;
+	static const char *const attr[][2] = {
+		{ "task-filter", "Y" }, { "probability", "100" }, { "interval", "1" },
+		{ "times", "-1" }, { "ignore-gfp-wait", "N" }, { "min-order", "0" },
+		{ "verbose", "0" },
+	};
+
+	snprintf(path, sizeof(path), "%s/probability", fa);
+	if (access(path, W_OK))
+		SKIP(return, "no fail_page_alloc in debugfs (CONFIG_FAIL_PAGE_ALLOC)");
+	/* two blocks 1 GiB apart, so that the second needs new tables */
+	a = odp_reserve_va(2 * SZ_1G, SZ_1G);
+	ASSERT_NE(NULL, a);
+	b = a + SZ_1G;
+	ASSERT_NE(NULL, odp_map_anon(a, 8 * SZ_4K, MADV_NOHUGEPAGE));
+	ASSERT_NE(NULL, odp_map_anon(b, 8 * SZ_4K, MADV_NOHUGEPAGE));
+	memset(a, 1, 8 * SZ_4K);
+	memset(b, 2, 8 * SZ_4K);
+	ASSERT_EQ(0, odp_mr_rw(self->fd, a, SZ_1G + 8 * SZ_4K, NULL));
+	/* leaves the reserve and the fault path's spare full */
+	ASSERT_EQ(0, odp_prefetch(self->fd, a, 8 * SZ_4K, ODP_SIM_PREFETCH_NO_FAULT));
+	for (i = 0; i < (int)ARRAY_SIZE(attr); i++) {
+		snprintf(path, sizeof(path), "%s/%s", fa, attr[i][0]);
+		ASSERT_EQ(0, write_file(path, attr[i][1])) TH_LOG("%s", path);
+	}
+	ASSERT_EQ(0, write_file("/proc/self/make-it-fail", "1"));
+	ret = odp_prefetch(self->fd, b, 8 * SZ_4K, ODP_SIM_PREFETCH_NO_FAULT);
+	write_file("/proc/self/make-it-fail", "0");
+	snprintf(path, sizeof(path), "%s/probability", fa);
+	write_file(path, "0");
+	EXPECT_EQ(0, ret);
+	ASSERT_EQ(0, odp_census(self->fd, b, 8 * SZ_4K, &c));
+	EXPECT_EQ(8, c.present);
+	munmap(a, 8 * SZ_4K);
+	munmap(b, 8 * SZ_4K);
+}
+
+/*
+ * Short of memory, a fault takes the table pages it needs from the fault
+ * path's spare before the notifier's reserve takes its share: with the
+ * reserve's target raised and every allocation failing, the fault that
+ * needs new tables still maps everything from the pages at hand.
+ */
+TEST_F(mirror, fault_short_of_memory_uses_the_spare)
+{
+	static const char *const fa = "/sys/kernel/debug/fail_page_alloc";
+	char path[128], *a, *b;
+	struct odp_sim_stats st;
+	struct odp_census c;
+	int i, ret;
+	static const char *const attr[][2] = {
+		{ "task-filter", "Y" }, { "probability", "100" }, { "interval", "1" },
+		{ "times", "-1" }, { "ignore-gfp-wait", "N" }, { "min-order", "0" },
+		{ "verbose", "0" },
+	};
+
+	snprintf(path, sizeof(path), "%s/probability", fa);
+	if (access(path, W_OK))
+		SKIP(return, "no fail_page_alloc in debugfs (CONFIG_FAIL_PAGE_ALLOC)");
+	a = odp_reserve_va(2 * SZ_1G, SZ_1G);
+	ASSERT_NE(NULL, a);
+	b = a + SZ_1G;
+	ASSERT_NE(NULL, odp_map_anon(a, 8 * SZ_4K, MADV_NOHUGEPAGE));
+	ASSERT_NE(NULL, odp_map_anon(b, 8 * SZ_4K, MADV_NOHUGEPAGE));
+	memset(a, 1, 8 * SZ_4K);
+	memset(b, 2, 8 * SZ_4K);
+	ASSERT_EQ(0, odp_mr_rw(self->fd, a, SZ_1G + 8 * SZ_4K, NULL));
+	ASSERT_EQ(0, odp_prefetch(self->fd, a, 8 * SZ_4K, ODP_SIM_PREFETCH_NO_FAULT));
+	/* the reserve now lacks 60 pages, more than the spare holds */
+	ASSERT_EQ(0, odp_config(self->fd, SZ_4K | SZ_2M | SZ_1G, 64));
+	for (i = 0; i < (int)ARRAY_SIZE(attr); i++) {
+		snprintf(path, sizeof(path), "%s/%s", fa, attr[i][0]);
+		ASSERT_EQ(0, write_file(path, attr[i][1])) TH_LOG("%s", path);
+	}
+	ASSERT_EQ(0, write_file("/proc/self/make-it-fail", "1"));
+	ret = odp_prefetch(self->fd, b, 8 * SZ_4K, ODP_SIM_PREFETCH_NO_FAULT);
+	write_file("/proc/self/make-it-fail", "0");
+	snprintf(path, sizeof(path), "%s/probability", fa);
+	write_file(path, "0");
+	EXPECT_EQ(0, ret);
+	ASSERT_EQ(0, odp_census(self->fd, b, 8 * SZ_4K, &c));
+	EXPECT_EQ(8, c.present);
+	/* and the next fault that can allocate fills the reserve */
+	ASSERT_EQ(0, odp_prefetch(self->fd, a, SZ_4K, ODP_SIM_PREFETCH_NO_FAULT));
+	ASSERT_EQ(0, odp_stats(self->fd, &st));
+	EXPECT_EQ(64, st.reserve);
+	munmap(a, 8 * SZ_4K);
+	munmap(b, 8 * SZ_4K);
+}
+
+/*
+ * A write fault that maps a writable 2M leaf over a table of read-only 4K
+ * leaves frees that table: the device's walker may still read it, so the
+ * driver is told (its invalidate callback, STATS dev_zaps) before the
+ * table page goes, as after a merge.
+ */
+TEST_F(mirror, leaf_over_table_tells_the_driver)
+{
+	char *p = odp_map_thp(NULL, SZ_2M, 0);
+	struct odp_sim_stats s0, s1;
+	struct odp_census c;
+	int i;
+
+	if (p && !odp_thp_to_ptes(p)) {
+		munmap(p, SZ_2M);
+		p = NULL;
+	}
+	if (!p)
+		SKIP(return, "%s", no_pte_thp(p));
+	odp_fill(p, SZ_2M, 23);
+	ASSERT_EQ(0, odp_mr_rw(self->fd, p, SZ_2M, NULL));
+	/* 511 read-only 4K leaves, one table: not full, so not merged */
+	for (i = 0; i < 511; i++)
+		ASSERT_EQ(0, odp_prefetch(self->fd, p + i * SZ_4K, SZ_4K,
+					  ODP_SIM_PREFETCH_READ));
+	ASSERT_EQ(0, odp_census(self->fd, p, SZ_2M, &c));
+	ASSERT_EQ(511, c.leaves[0]);
+	ASSERT_EQ(0, odp_stats(self->fd, &s0));
+	ASSERT_EQ(0, odp_prefetch(self->fd, p, SZ_2M, ODP_SIM_PREFETCH_WRITE));
+	ASSERT_EQ(0, odp_stats(self->fd, &s1));
+	ASSERT_EQ(0, odp_census(self->fd, p, SZ_2M, &c));
+	EXPECT_EQ(1, c.leaves[1]);
+	EXPECT_EQ(0, c.leaves[0]);
+	EXPECT_EQ(s0.tables - 1, s1.tables);
+	EXPECT_EQ(s0.merges, s1.merges);
+	EXPECT_EQ(s0.dev_zaps + 1, s1.dev_zaps);
+	EXPECT_TRUE(odp_dev_sees(self->fd, p, SZ_2M, 23, NULL));
+	munmap(p, SZ_2M);
 }
 
 /*

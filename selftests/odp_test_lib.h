@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers shared by the odp-mirror test programs: the simulated device's
- * ioctls, memory of each kind (4K, THP, hugetlb) with a check that the
- * kernel really gave that kind, and physical contiguity from pagemap.
+ * Helpers shared by the odp-mirror test programs: the devices' ioctls,
+ * memory of each kind (4K, THP, hugetlb) with a check that the kernel
+ * really gave that kind, physical contiguity from pagemap, and the IOMMU's
+ * page table as its debugfs shows it.
+ *
+ * The ioctls work on any device node of the UAPI: odp_open() opens the one
+ * named by the environment variable ODP_DEVICE, /dev/odp_sim by default,
+ * so that a test program runs unchanged against /dev/odp_edu; a program
+ * may also open a given node with odp_open_dev().
  */
 #ifndef ODP_TEST_LIB_H
 #define ODP_TEST_LIB_H
@@ -22,6 +28,7 @@
 #include "odp_sim_device.h"
 
 #define ODP_SIM_PATH	"/dev/odp_sim"
+#define ODP_EDU_PATH	"/dev/odp_edu"
 
 #define SZ_4K		(4096UL)
 #define SZ_2M		(512 * SZ_4K)
@@ -46,9 +53,22 @@ static inline int odp_ioctl(int fd, unsigned long cmd, void *arg)
 	return ioctl(fd, cmd, arg) ? -errno : 0;
 }
 
+/* The device node odp_open() opens: $ODP_DEVICE, else /dev/odp_sim */
+static inline const char *odp_device_path(void)
+{
+	const char *path = getenv("ODP_DEVICE");
+
+	return path && *path ? path : ODP_SIM_PATH;
+}
+
+static inline int odp_open_dev(const char *path)
+{
+	return open(path, O_RDWR | O_CLOEXEC);
+}
+
 static inline int odp_open(void)
 {
-	return open(ODP_SIM_PATH, O_RDWR | O_CLOEXEC);
+	return odp_open_dev(odp_device_path());
 }
 
 static inline int odp_config(int fd, __u64 pgsizes, __u32 reserve)
@@ -151,6 +171,15 @@ static inline int odp_stats(int fd, struct odp_sim_stats *st)
 	return odp_ioctl(fd, ODP_SIM_IOC_STATS, st);
 }
 
+/* The device's view of @addr: its leaf, and physical or DMA address */
+static inline int odp_translate(int fd, const void *addr, struct odp_sim_translate *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->size = sizeof(*t);
+	t->addr = (uintptr_t)addr;
+	return odp_ioctl(fd, ODP_SIM_IOC_TRANSLATE, t);
+}
+
 /* Per-4K state of [addr, addr + len) */
 struct odp_census {
 	unsigned long present;		/* 4K pages mapped by the device */
@@ -219,6 +248,12 @@ static inline void *odp_map_anon(void *addr, size_t len, int madv)
 	return p;
 }
 
+/* Read one byte of @p, so that the CPU faults the page in for reading */
+static inline void odp_touch(const void *p)
+{
+	(void)__atomic_load_n((const char *)p, __ATOMIC_RELAXED);
+}
+
 /* kB of AnonHugePages in the VMA holding @addr, from /proc/self/smaps */
 static inline long odp_anon_huge_kb(const void *addr)
 {
@@ -242,21 +277,44 @@ static inline long odp_anon_huge_kb(const void *addr)
 	return kb;
 }
 
+/* Write @s to the (proc or sysfs) file @path; 0 or -errno */
+static inline int odp_put(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : n < 0 ? -errno : -EIO;
+}
+
+/* Times odp_map_thp() compacts memory and collapses before giving up */
+#define ODP_THP_TRIES	4
+
 /*
  * @len bytes of THP-backed memory at @addr (2M-aligned, fixed) or
  * anywhere, filled with @fill. NULL unless every 2M is a PMD-mapped THP,
- * as AnonHugePages shows.
+ * as AnonHugePages shows. On a fragmented guest the first faults may get
+ * 4K pages: then compact all memory and MADV_COLLAPSE the range, which
+ * keeps its contents, up to ODP_THP_TRIES times.
  */
 static inline void *odp_map_thp(void *addr, size_t len, int fill)
 {
 	char *p = addr ? addr : odp_reserve_va(len, SZ_2M);
+	int tries;
 
 	if (!p || !odp_map_anon(p, len, MADV_HUGEPAGE))
 		return NULL;
 	memset(p, fill, len);
-	if (odp_anon_huge_kb(p) < (long)(len >> 10)) {
-		munmap(p, len);
-		return NULL;
+	for (tries = 0; odp_anon_huge_kb(p) < (long)(len >> 10); tries++) {
+		if (tries == ODP_THP_TRIES) {
+			munmap(p, len);
+			return NULL;
+		}
+		odp_put("/proc/sys/vm/compact_memory", "1");
+		madvise(p, len, MADV_COLLAPSE);
 	}
 	return p;
 }
@@ -317,6 +375,79 @@ static inline bool odp_phys_contiguous(const void *addr, size_t len)
 		if (odp_pfn((const char *)addr + off) != first + off / SZ_4K)
 			return false;
 	return true;
+}
+
+/*
+ * pfns of the @n pages from @addr into @pfns (0 where none), in one read
+ * of /proc/self/pagemap; 0 or -errno
+ */
+static inline int odp_pfns(const void *addr, size_t n, __u64 *pfns)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	size_t want = n * sizeof(*pfns), i;
+	ssize_t got;
+
+	if (fd < 0)
+		return -errno;
+	got = pread(fd, pfns, want, (uintptr_t)addr / SZ_4K * sizeof(*pfns));
+	close(fd);
+	if (got != (ssize_t)want)
+		return got < 0 ? -errno : -EIO;
+	for (i = 0; i < n; i++)
+		pfns[i] = (pfns[i] >> 63) ? pfns[i] & ((1ULL << 55) - 1) : 0;
+	return 0;
+}
+
+/* /proc/kpageflags bits (include/uapi/linux/kernel-page-flags.h) */
+#define ODP_KPF_COMPOUND_HEAD	15
+#define ODP_KPF_COMPOUND_TAIL	16
+#define ODP_KPF_THP		22
+
+/* The kpageflags of @pfn, or 0 if they cannot be read */
+static inline __u64 odp_kpageflags(__u64 pfn)
+{
+	int fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+	__u64 f = 0;
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &f, sizeof(f), pfn * sizeof(f)) != sizeof(f))
+		f = 0;
+	close(fd);
+	return f;
+}
+
+/* Is every page of [addr, addr + len) mapped, and an order-0 folio? */
+static inline bool odp_order0_pages(const void *addr, size_t len)
+{
+	const __u64 big = 1ULL << ODP_KPF_COMPOUND_HEAD |
+			  1ULL << ODP_KPF_COMPOUND_TAIL | 1ULL << ODP_KPF_THP;
+	size_t off;
+
+	for (off = 0; off < len; off += SZ_4K) {
+		__u64 pfn = odp_pfn((const char *)addr + off);
+
+		if (!pfn || (odp_kpageflags(pfn) & big))
+			return false;
+	}
+	return true;
+}
+
+#define ODP_SPLIT_HUGE_PAGES	"/sys/kernel/debug/split_huge_pages"
+
+/*
+ * Split the THPs of [p, p + len) into order-0 folios where they are, with
+ * the debugfs knob of mm/huge_memory.c ("<pid>,0x<start>,0x<end>"): the
+ * pages stay mapped, by PTEs, and physically contiguous. 0 or -errno;
+ * check the outcome with odp_order0_pages().
+ */
+static inline int odp_split_thp(const void *p, size_t len)
+{
+	char cmd[64];
+
+	snprintf(cmd, sizeof(cmd), "%d,%#lx,%#lx", getpid(), (unsigned long)p,
+		 (unsigned long)p + len);
+	return odp_put(ODP_SPLIT_HUGE_PAGES, cmd);
 }
 
 /*
@@ -423,6 +554,130 @@ static inline int odp_dev_put(int fd, void *p, size_t len, __u64 gen,
 	ret = odp_dev_write(fd, p, buf, len, faults);
 	free(buf);
 	return ret;
+}
+
+/*
+ * The IOMMU's page table for one PCI device, from the Intel IOMMU's debugfs
+ * (CONFIG_INTEL_IOMMU_DEBUGFS, 6.2 on): domain_translation_struct lists
+ * each translation as "0x<IOVA pfn> |" and the entries of its walk, top
+ * level first, 3 of them (PML5E, PML4E, PDPE) always, then the PDE and the
+ * PTE if the walk gets there. So a 1G superpage ends at the third entry, a
+ * 2M one at the fourth, a 4K page at the fifth; a superpage entry has bit
+ * 7 set.
+ */
+struct odp_iommu_leaf {
+	__u64 iova;		/* first IOVA of the translation */
+	unsigned int level;	/* 1: 4K PTE, 2: 2M PDE, 3: 1G PDPE */
+	__u64 entry;		/* the leaf entry: address and flags */
+};
+
+#define ODP_VTD_SUPERPAGE	0x80ULL	/* bit 7 */
+#define ODP_VTD_ADDR_MASK	0x000ffffffffff000ULL
+
+static inline __u64 odp_iommu_leaf_size(const struct odp_iommu_leaf *l)
+{
+	return SZ_4K << (9 * (l->level - 1));
+}
+
+/* The debugfs file of the PCI device @bdf ("0000:00:03.0") */
+static inline void odp_iommu_path(char *path, size_t size, const char *bdf)
+{
+	snprintf(path, size, "/sys/kernel/debug/iommu/intel/%s/domain_translation_struct",
+		 bdf);
+}
+
+/*
+ * Walk the IOMMU page table of @bdf: @fn (if given) sees every translation
+ * in IOVA order, and stops the walk by returning false; *@tables (if
+ * given) gets the number of table pages, the root included, read off the
+ * walk (a table shows up as a new value of the entry pointing to it).
+ * Return: translations seen, or -errno (-ENOENT without the debugfs file).
+ */
+static inline long odp_iommu_walk(const char *bdf,
+				  bool (*fn)(const struct odp_iommu_leaf *l, void *arg),
+				  void *arg, long *tables)
+{
+	__u64 prev[5] = { 0 };
+	char path[160], line[256];
+	long n = 0, t = 0;
+	bool root = false;
+	FILE *f;
+
+	odp_iommu_path(path, sizeof(path), bdf);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		struct odp_iommu_leaf l;
+		__u64 e[5] = { 0 };
+		unsigned long long pfn;
+		char *p = line, *end;
+		int k = 0, i;
+
+		if (sscanf(line, "0x%llx |", &pfn) != 1)
+			continue;
+		p = strchr(line, '|') + 1;
+		while (k < 5) {
+			e[k] = strtoull(p, &end, 16);
+			if (end == p)
+				break;
+			p = end;
+			k++;
+		}
+		if (k < 3)
+			continue;
+		root = true;
+		/* entries before the last point to tables: a new value, a new table */
+		for (i = 0; i < k - 1; i++)
+			if (e[i] && e[i] != prev[i])
+				t++;
+		memcpy(prev, e, sizeof(prev));
+		l.iova = (__u64)pfn * SZ_4K;
+		l.level = 6 - k;
+		l.entry = e[k - 1];
+		n++;
+		if (fn && !fn(&l, arg))
+			break;
+	}
+	fclose(f);
+	if (tables)
+		*tables = t + root;
+	return n;
+}
+
+struct odp_iommu_find {
+	__u64 iova;
+	struct odp_iommu_leaf leaf;
+	bool found;
+};
+
+static inline bool odp_iommu_find_fn(const struct odp_iommu_leaf *l, void *arg)
+{
+	struct odp_iommu_find *q = arg;
+
+	if (q->iova >= l->iova && q->iova - l->iova < odp_iommu_leaf_size(l)) {
+		q->leaf = *l;
+		q->found = true;
+		return false;
+	}
+	return l->iova <= q->iova;
+}
+
+/*
+ * The IOMMU's translation of @iova for @bdf. Return: 1 and *@leaf, 0 if
+ * the IOMMU does not map @iova, or -errno.
+ */
+static inline int odp_iommu_lookup(const char *bdf, __u64 iova,
+				   struct odp_iommu_leaf *leaf)
+{
+	struct odp_iommu_find q = { .iova = iova };
+	long n = odp_iommu_walk(bdf, odp_iommu_find_fn, &q, NULL);
+
+	if (n < 0)
+		return n;
+	if (q.found)
+		*leaf = q.leaf;
+	return q.found;
 }
 
 #endif /* ODP_TEST_LIB_H */

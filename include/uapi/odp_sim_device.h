@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
- * odp_sim_device: the UAPI of the simulated ODP device, /dev/odp_sim.
+ * odp_sim_device: the UAPI of the simulated ODP device, /dev/odp_sim, and
+ * of the edu DMA device, /dev/odp_edu, which speaks it too.
  *
  * Opening the device creates a mirror of the opener's address space: a
  * device page table that the device fills on demand. Every ioctl must come
@@ -18,7 +19,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define ODP_SIM_ABI_VERSION	1
+#define ODP_SIM_ABI_VERSION	3
 
 /**
  * struct odp_sim_version - ODP_SIM_IOC_VERSION
@@ -173,6 +174,22 @@ struct odp_sim_snapshot {
  * @reserve: reserve pages now
  * @mrs: explicit MRs now
  * @implicit_chunks: implicit MR chunks (1 GiB each) now
+ * @retries_unrelated: of @retries, those hmm_range_fault() forced although
+ *	no invalidation touched the batch
+ * @seq_unrelated: sequence changes that forced no retry, the invalidation
+ *	being elsewhere in the MR
+ * @dma_maps: DMA mappings made, one per leaf (DMA devices)
+ * @dma_unmaps: DMA mappings removed
+ * @dma_relinks: huge IOVA links rebuilt after a split
+ * @refreshes: faults that had to clear and map again leaves of a DMA
+ *	device
+ * @dev_zaps: invalidations the device's driver was told of
+ * @dev_installs: faults the device's driver was told of
+ * @dev_tlb_hits: device translations served by its TLB
+ * @dev_tlb_misses: device translations that walked the table
+ * @dev_zap_mr: the MR of the last invalidation the driver was told of,
+ *	as its callbacks see it (odp_mr_priv()): its handle, 0 for the
+ *	implicit MR
  */
 struct odp_sim_stats {
 	__u32 size;
@@ -192,6 +209,96 @@ struct odp_sim_stats {
 	__u64 reserve;
 	__u64 mrs;
 	__u64 implicit_chunks;
+	__u64 retries_unrelated;
+	__u64 seq_unrelated;
+	__u64 dma_maps;
+	__u64 dma_unmaps;
+	__u64 dma_relinks;
+	__u64 refreshes;
+	__u64 dev_zaps;
+	__u64 dev_installs;
+	__u64 dev_tlb_hits;
+	__u64 dev_tlb_misses;
+	__u64 dev_zap_mr;
+};
+
+/**
+ * struct odp_sim_translate - ODP_SIM_IOC_TRANSLATE: one address, as the
+ *	device sees it (CAP_SYS_ADMIN only, else EPERM, as pagemap's pfns)
+ * @size: sizeof(struct odp_sim_translate)
+ * @flags: out: ODP_SIM_SNAP_PRESENT, _WRITE, _DIRTY of the leaf
+ * @addr: the address
+ * @target: out: the physical address of @addr's page, or its DMA address
+ *	on a DMA device (/dev/odp_edu)
+ * @shift: out: log2 of the leaf's size
+ * @reserved: zero
+ */
+struct odp_sim_translate {
+	__u32 size;
+	__u32 flags;
+	__u64 addr;
+	__u64 target;
+	__u32 shift;
+	__u32 reserved;
+};
+
+/*
+ * /dev/odp_edu only (a QEMU edu PCI device moving data by DMA); the
+ * simulated device answers these with ENOTTY.
+ */
+
+/* Flags of struct odp_edu_info */
+#define ODP_EDU_INFO_IOMMU	(1 << 0)	/* DMA goes through an IOMMU */
+#define ODP_EDU_INFO_IOVA	(1 << 1)	/* one IOVA range per MR (7.x) */
+#define ODP_EDU_INFO_RAW	(1 << 2)	/* RAW_READ is allowed */
+
+/**
+ * struct odp_edu_info - ODP_EDU_IOC_INFO: the device behind this fd
+ * @size: sizeof(struct odp_edu_info)
+ * @flags: out: ODP_EDU_INFO_*. Without ODP_EDU_INFO_IOVA, each leaf is
+ *	its own DMA mapping, and a partial invalidation of a huge leaf
+ *	unmaps all of it.
+ * @pci_domain: out: PCI domain of the device
+ * @pci_bus: out: its bus
+ * @pci_devfn: out: its device and function, (slot << 3) | function
+ * @transfers: out: DMA transfers the device's engine made since it was
+ *	bound, by every fd
+ * @bytes: out: bytes those transfers moved
+ */
+struct odp_edu_info {
+	__u32 size;
+	__u32 flags;
+	__u32 pci_domain;
+	__u16 pci_bus;
+	__u16 pci_devfn;
+	__u64 transfers;
+	__u64 bytes;
+};
+
+#define ODP_EDU_RAW_MAX		4095
+
+/**
+ * struct odp_edu_raw - ODP_EDU_IOC_RAW_READ: the device reads a DMA address
+ *	(CAP_SYS_ADMIN and the module parameter raw_dma=1, else EPERM)
+ * @size: sizeof(struct odp_edu_raw)
+ * @fill: the byte the device's buffer is filled with before the read,
+ *	so that a read the IOMMU blocks shows as such
+ * @reserved: zero
+ * @dma: the DMA address (IOVA) the device reads, for instance one that
+ *	ODP_SIM_IOC_TRANSLATE gave before an invalidation
+ * @length: 1 to ODP_EDU_RAW_MAX bytes (EINVAL otherwise)
+ * @ptr: user buffer of @length bytes: what reached the device's buffer
+ *
+ * Meant for tests of what the device can still reach: a DMA address the
+ * mirror unmapped must not give the old data, and the IOMMU logs a fault.
+ */
+struct odp_edu_raw {
+	__u32 size;
+	__u8 fill;
+	__u8 reserved[3];
+	__u64 dma;
+	__u64 length;
+	__u64 ptr;
 };
 
 #define ODP_SIM_IOC_MAGIC	'O'
@@ -210,5 +317,15 @@ struct odp_sim_stats {
  * that installs nothing in the device page table.
  */
 #define ODP_SIM_IOC_BENCH_FLOOR	_IOW(ODP_SIM_IOC_MAGIC, 0x0a, struct odp_sim_prefetch)
+#define ODP_SIM_IOC_TRANSLATE	_IOWR(ODP_SIM_IOC_MAGIC, 0x0b, struct odp_sim_translate)
+/*
+ * For benchmarks only, /dev/odp_sim: the true floor of a prefetch,
+ * hmm_range_fault() over the whole range in the largest pieces its pfn
+ * array allows (1 GiB), under a notifier of its own, installing nothing.
+ */
+#define ODP_SIM_IOC_BENCH_HMM	_IOW(ODP_SIM_IOC_MAGIC, 0x20, struct odp_sim_prefetch)
+/* Numbers from 0x40 on belong to one device alone */
+#define ODP_EDU_IOC_INFO	_IOWR(ODP_SIM_IOC_MAGIC, 0x40, struct odp_edu_info)
+#define ODP_EDU_IOC_RAW_READ	_IOW(ODP_SIM_IOC_MAGIC, 0x41, struct odp_edu_raw)
 
 #endif /* _UAPI_ODP_SIM_DEVICE_H */
