@@ -8,6 +8,7 @@
 #   make demo            boot the guest and show the mirror at work
 #   make stress          the stress test for STRESS_SECONDS (60), and the fuzzer
 #   make bench           benchmark against hmm_range_fault and test_hmm
+#   make bench-rxe       perftest --odp on stock rxe and rdma_rxe_odpm (sid)
 #   make lint            checkpatch --strict, sparse (C=2) and kernel-doc
 #   make dkms            dkms add + build against bookworm's stock headers
 #   make kernel          only build (or reuse) the test kernel
@@ -23,7 +24,7 @@ KDIR ?= $(if $(wildcard $(ODP_CACHE)/kdir/Makefile),$(ODP_CACHE)/kdir,/lib/modul
 
 export KVER DEBUG ODP_CACHE
 
-.PHONY: all modules clean check stress demo bench lint dkms kernel selftests
+.PHONY: all modules clean check stress demo bench bench-rxe lint dkms kernel selftests
 
 all: modules
 
@@ -54,6 +55,9 @@ demo:
 
 bench:
 	guest-test/bench.sh
+
+bench-rxe:
+	guest-test/bench-rxe.sh
 
 lint:
 	scripts/lint.sh

@@ -7,6 +7,9 @@
 #           kasan    check + kasan
 #           release  base + mm, no debug options (benchmarks)
 #
+# The check and kasan kernels of sid (7.x, the only one with rxe ODP) also
+# get the rdma fragment: soft-RoCE and the network its tests need.
+#
 # KVER picks the source (see fetch-kernel.sh). The tree is built out of
 # place into $ODP_CACHE/<package-version>-<flavor>-<hash of the fragments>,
 # under a flock, and a finished tree is reused as is. An interrupted build
@@ -22,10 +25,13 @@ kasan) frags="base mm debug kasan" ;;
 release) frags="base mm" ;;
 *) die "unknown kernel flavor '$flavor'" ;;
 esac
+read -r ver src < <("$ODP_TOP/guest-test/fetch-kernel.sh")
+case $flavor:${ver%%.*} in
+release:*) ;;
+*:[7-9]) frags="$frags rdma" ;;
+esac
 frag_files=()
 for f in $frags; do frag_files+=("$cfg/$f.config"); done
-
-read -r ver src < <("$ODP_TOP/guest-test/fetch-kernel.sh")
 hash=$(cat "${frag_files[@]}" | sha256sum | cut -c1-12)
 out=$ODP_CACHE/$ver-$flavor-$hash
 
@@ -74,5 +80,7 @@ build() {
 	echo "$ver $src" >"$out/.odp-source"
 	touch "$out/.odp-built"
 }
-with_lock "$out.lock" build
+# one kernel build at a time on this machine, whichever tree
+[ -e "$out/.odp-built" ] ||
+	with_lock "$ODP_CACHE/kernel-build.lock" with_lock "$out.lock" build
 echo "$out"

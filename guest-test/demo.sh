@@ -7,7 +7,7 @@ set -euo pipefail
 gt=$ODP_TOP/guest-test
 
 "$gt/deps.sh"
-run=$ODP_CACHE/run/demo
+run=$ODP_RUN/demo
 rm -rf "$run" && mkdir -p "$run"
 phase_begin "test kernel"
 kdir=$("$gt/build-kernel.sh" check)

@@ -9,7 +9,10 @@
 
 ODP_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ODP_CACHE=${ODP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/odp-mirror}
-mkdir -p "$ODP_CACHE"
+# logs of the last check, demo, bench and lint; a second checkout can
+# point ODP_RUN elsewhere and run at the same time
+ODP_RUN=${ODP_RUN:-$ODP_CACHE/run}
+mkdir -p "$ODP_CACHE" "$ODP_RUN"
 
 die() { echo "odp-mirror: $*" >&2; exit 1; }
 log() { echo "odp-mirror: $*" >&2; }

@@ -33,7 +33,7 @@ if ! dkms build "$name/$ver" -k "$kver" --kernelsourcedir "$hdrs"; then
 	exit 1
 fi
 dkms status "$name/$ver" -k "$kver"
-for m in odp-mirror odp_sim_device; do
+for m in odp-mirror odp_uapi odp_sim_device odp_edu; do
 	ko=$(find "/var/lib/dkms/$name/$ver/$kver" -name "$m.ko*" | head -n 1)
 	[ -n "$ko" ] || { echo "not ok - dkms built no $m.ko"; exit 1; }
 done

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # lint.sh: make lint. Every source file through the test kernel's own
 #   scripts/checkpatch.pl --strict (no output but the clean total allowed),
-#   sparse (make C=2 W=1: no warning at all),
+#   sparse (make C=2 W=1: no warning at all; drivers/rxe against sid's kernel),
 #   scripts/kernel-doc -none -Wall (every file), and -rst for each
 #   kernel-doc directive of Documentation/odp_mirror.rst, as it asks.
 # Uses (or builds) the cached test kernel; fails on the first unclean tool.
@@ -27,10 +27,10 @@ else
 	echo "ok - checkpatch --strict: ${#files[@]} files clean"
 fi
 
-work=$ODP_CACHE/run/lint
+work=$ODP_RUN/lint
 rm -rf "$work" && mkdir -p "$work"
 rsync -a --include=/Kbuild --include='/*.c' --include='/*.h' --include='/include/***' \
-	--exclude='*' "$ODP_TOP/" "$work/"
+	--include='/drivers/***' --exclude='*' "$ODP_TOP/" "$work/"
 make -C "$kdir" M="$work" C=2 W=1 -j"$(nproc)" modules >"$work/build.log" 2>&1 ||
 	{ cat "$work/build.log"; fail=1; }
 if grep -E 'warning:|error:' "$work/build.log"; then
@@ -38,6 +38,17 @@ if grep -E 'warning:|error:' "$work/build.log"; then
 	fail=1
 else
 	echo "ok - sparse (C=2) and W=1: no warnings"
+fi
+
+# drivers/rxe builds only against a kernel with rxe ODP, sid's 7.x, and
+# only together with the kernel's rxe sources (guest-test/build-rxe.sh)
+if skdir=$(KVER=sid "$ODP_TOP/guest-test/build-kernel.sh" check) &&
+   "$ODP_TOP/guest-test/build-modules.sh" "$skdir" "$work/sid" >/dev/null &&
+   ODPM_MAKEFLAGS="C=2 W=1" "$ODP_TOP/guest-test/build-rxe.sh" "$skdir" "$work/sid"; then
+	echo "ok - sparse (C=2) and W=1 of rdma_rxe_odpm on sid's kernel: no warnings"
+else
+	echo "not ok - sparse (C=2) and W=1 of rdma_rxe_odpm on sid's kernel"
+	fail=1
 fi
 
 kd=$(git ls-files --cached --others --exclude-standard '*.c' 'include/*.h' 'include/uapi/*.h' | grep -v '^selftests/')
