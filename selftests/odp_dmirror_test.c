@@ -13,6 +13,11 @@
  *   hugetlb 2M                      2M         PMD        PMD (a 2M leaf)
  *   hugetlb 1G                      1G         PUD        PUD (one 1G leaf)
  *
+ * Only 2M shows a difference: a 1G leaf over less than a CPU PUD mapping
+ * needs 512 THPs that happen to be physically contiguous and 1G-aligned,
+ * which no test can ask the allocator for; the table's 1G merges are
+ * KUnit's job.
+ *
  * Every case checks that it got the memory it needs (AnonHugePages, the
  * pool, pagemap contiguity) and skips with the reason otherwise.
  */
