@@ -27,6 +27,18 @@
 
 #include "odp_sim_device.h"
 
+/*
+ * kselftest_harness.h kills a test after TEST_TIMEOUT_DEFAULT, 30 s of
+ * wall time. A test that takes 10 s on a quiet machine can take 30 s on a
+ * guest three times slower, and nothing in this suite may fail because
+ * the guest is slow: give every test 300 s, which only a hang reaches.
+ * The TEST macros read the value where they expand, after this file.
+ */
+#ifdef TEST_TIMEOUT_DEFAULT
+#undef TEST_TIMEOUT_DEFAULT
+#define TEST_TIMEOUT_DEFAULT	300
+#endif
+
 #define ODP_SIM_PATH	"/dev/odp_sim"
 #define ODP_EDU_PATH	"/dev/odp_edu"
 
