@@ -83,17 +83,6 @@ static int edu_raw(int fd, __u64 dma, void *buf, size_t len, __u8 fill)
 	return odp_ioctl(fd, ODP_EDU_IOC_RAW_READ, &a);
 }
 
-static bool write_file(const char *path, const char *s)
-{
-	FILE *f = fopen(path, "w");
-	bool ok;
-
-	if (!f)
-		return false;
-	ok = fputs(s, f) >= 0;
-	return !fclose(f) && ok;
-}
-
 static long read_long(const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -325,7 +314,7 @@ FIXTURE_SETUP(edu)
 FIXTURE_TEARDOWN(edu)
 {
 	if (self->raw)
-		write_file(RAW_PARAM, "0");
+		odp_put(RAW_PARAM, "0");
 	close(self->fd);
 }
 
@@ -378,7 +367,7 @@ TEST_F(edu, edu_ioctl_errors)
 	/* off by default */
 	r.ptr = (uintptr_t)buf;
 	EXPECT_EQ(-EPERM, odp_ioctl(self->fd, ODP_EDU_IOC_RAW_READ, &r));
-	ASSERT_TRUE(write_file(RAW_PARAM, "1"));
+	ASSERT_EQ(0, odp_put(RAW_PARAM, "1"));
 	self->raw = true;
 	r.length = 0;
 	EXPECT_EQ(-EINVAL, odp_ioctl(self->fd, ODP_EDU_IOC_RAW_READ, &r));
@@ -641,12 +630,12 @@ FIXTURE_SETUP(stale)
 		return;
 	if (!(self->info.flags & ODP_EDU_INFO_IOMMU))
 		SKIP(return, "no IOMMU translates its DMA: a stale address reaches memory");
-	ASSERT_TRUE(write_file(RAW_PARAM, "1"));
+	ASSERT_EQ(0, odp_put(RAW_PARAM, "1"));
 }
 
 FIXTURE_TEARDOWN(stale)
 {
-	write_file(RAW_PARAM, "0");
+	odp_put(RAW_PARAM, "0");
 	close(self->fd);
 }
 

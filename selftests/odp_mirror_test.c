@@ -910,16 +910,38 @@ TEST_F(mirror, reserve_refilled_after_shrink)
 	}
 }
 
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
+#define FAIL_PAGE_ALLOC	"/sys/kernel/debug/fail_page_alloc"
 
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -EIO;
+static bool fail_page_alloc_present(void)
+{
+	return !access(FAIL_PAGE_ALLOC "/probability", W_OK);
+}
+
+/* Make every page allocation of this task fail, from now on; 0 or -errno */
+static int fail_allocs_start(void)
+{
+	static const char *const attr[][2] = {
+		{ "task-filter", "Y" }, { "probability", "100" }, { "interval", "1" },
+		{ "times", "-1" }, { "ignore-gfp-wait", "N" }, { "min-order", "0" },
+		{ "verbose", "0" },
+	};
+	char path[128];
+	size_t i;
+	int ret;
+
+	for (i = 0; i < ARRAY_SIZE(attr); i++) {
+		snprintf(path, sizeof(path), FAIL_PAGE_ALLOC "/%s", attr[i][0]);
+		ret = odp_put(path, attr[i][1]);
+		if (ret)
+			return ret;
+	}
+	return odp_put("/proc/self/make-it-fail", "1");
+}
+
+static void fail_allocs_stop(void)
+{
+	odp_put("/proc/self/make-it-fail", "0");
+	odp_put(FAIL_PAGE_ALLOC "/probability", "0");
 }
 
 /*
@@ -933,18 +955,11 @@ static int write_file(const char *path, const char *s)
  */
 TEST_F(mirror, fault_succeeds_when_refill_fails)
 {
-	static const char *const fa = "/sys/kernel/debug/fail_page_alloc";
-	char path[128], *a, *b;
+	char *a, *b;
 	struct odp_census c;
-	int i, ret;
-	static const char *const attr[][2] = {
-		{ "task-filter", "Y" }, { "probability", "100" }, { "interval", "1" },
-		{ "times", "-1" }, { "ignore-gfp-wait", "N" }, { "min-order", "0" },
-		{ "verbose", "0" },
-	};
+	int ret;
 
-	snprintf(path, sizeof(path), "%s/probability", fa);
-	if (access(path, W_OK))
+	if (!fail_page_alloc_present())
 		SKIP(return, "no fail_page_alloc in debugfs (CONFIG_FAIL_PAGE_ALLOC)");
 	/* two blocks 1 GiB apart, so that the second needs new tables */
 	a = odp_reserve_va(2 * SZ_1G, SZ_1G);
@@ -957,15 +972,10 @@ TEST_F(mirror, fault_succeeds_when_refill_fails)
 	ASSERT_EQ(0, odp_mr_rw(self->fd, a, SZ_1G + 8 * SZ_4K, NULL));
 	/* leaves the reserve and the fault path's spare full */
 	ASSERT_EQ(0, odp_prefetch(self->fd, a, 8 * SZ_4K, ODP_SIM_PREFETCH_NO_FAULT));
-	for (i = 0; i < (int)ARRAY_SIZE(attr); i++) {
-		snprintf(path, sizeof(path), "%s/%s", fa, attr[i][0]);
-		ASSERT_EQ(0, write_file(path, attr[i][1])) TH_LOG("%s", path);
-	}
-	ASSERT_EQ(0, write_file("/proc/self/make-it-fail", "1"));
-	ret = odp_prefetch(self->fd, b, 8 * SZ_4K, ODP_SIM_PREFETCH_NO_FAULT);
-	write_file("/proc/self/make-it-fail", "0");
-	snprintf(path, sizeof(path), "%s/probability", fa);
-	write_file(path, "0");
+	ret = fail_allocs_start();
+	if (!ret)
+		ret = odp_prefetch(self->fd, b, 8 * SZ_4K, ODP_SIM_PREFETCH_NO_FAULT);
+	fail_allocs_stop();
 	EXPECT_EQ(0, ret);
 	ASSERT_EQ(0, odp_census(self->fd, b, 8 * SZ_4K, &c));
 	EXPECT_EQ(8, c.present);
@@ -981,19 +991,12 @@ TEST_F(mirror, fault_succeeds_when_refill_fails)
  */
 TEST_F(mirror, fault_short_of_memory_uses_the_spare)
 {
-	static const char *const fa = "/sys/kernel/debug/fail_page_alloc";
-	char path[128], *a, *b;
+	char *a, *b;
 	struct odp_sim_stats st;
 	struct odp_census c;
-	int i, ret;
-	static const char *const attr[][2] = {
-		{ "task-filter", "Y" }, { "probability", "100" }, { "interval", "1" },
-		{ "times", "-1" }, { "ignore-gfp-wait", "N" }, { "min-order", "0" },
-		{ "verbose", "0" },
-	};
+	int ret;
 
-	snprintf(path, sizeof(path), "%s/probability", fa);
-	if (access(path, W_OK))
+	if (!fail_page_alloc_present())
 		SKIP(return, "no fail_page_alloc in debugfs (CONFIG_FAIL_PAGE_ALLOC)");
 	a = odp_reserve_va(2 * SZ_1G, SZ_1G);
 	ASSERT_NE(NULL, a);
@@ -1006,15 +1009,10 @@ TEST_F(mirror, fault_short_of_memory_uses_the_spare)
 	ASSERT_EQ(0, odp_prefetch(self->fd, a, 8 * SZ_4K, ODP_SIM_PREFETCH_NO_FAULT));
 	/* the reserve now lacks 60 pages, more than the spare holds */
 	ASSERT_EQ(0, odp_config(self->fd, SZ_4K | SZ_2M | SZ_1G, 64));
-	for (i = 0; i < (int)ARRAY_SIZE(attr); i++) {
-		snprintf(path, sizeof(path), "%s/%s", fa, attr[i][0]);
-		ASSERT_EQ(0, write_file(path, attr[i][1])) TH_LOG("%s", path);
-	}
-	ASSERT_EQ(0, write_file("/proc/self/make-it-fail", "1"));
-	ret = odp_prefetch(self->fd, b, 8 * SZ_4K, ODP_SIM_PREFETCH_NO_FAULT);
-	write_file("/proc/self/make-it-fail", "0");
-	snprintf(path, sizeof(path), "%s/probability", fa);
-	write_file(path, "0");
+	ret = fail_allocs_start();
+	if (!ret)
+		ret = odp_prefetch(self->fd, b, 8 * SZ_4K, ODP_SIM_PREFETCH_NO_FAULT);
+	fail_allocs_stop();
 	EXPECT_EQ(0, ret);
 	ASSERT_EQ(0, odp_census(self->fd, b, 8 * SZ_4K, &c));
 	EXPECT_EQ(8, c.present);

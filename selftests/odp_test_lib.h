@@ -266,10 +266,11 @@ static inline void odp_touch(const void *p)
 	(void)__atomic_load_n((const char *)p, __ATOMIC_RELAXED);
 }
 
-/* kB of AnonHugePages in the VMA holding @addr, from /proc/self/smaps */
-static inline long odp_anon_huge_kb(const void *addr)
+/* kB of @field in the smaps entry of the VMA holding @addr, -1 if none */
+static inline long odp_smaps_kb(const void *addr, const char *field)
 {
 	FILE *f = fopen("/proc/self/smaps", "r");
+	size_t flen = strlen(field);
 	unsigned long lo, hi;
 	char line[256];
 	bool in = false;
@@ -282,11 +283,19 @@ static inline long odp_anon_huge_kb(const void *addr)
 			in = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
 			continue;
 		}
-		if (in && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+		if (in && !strncmp(line, field, flen) && line[flen] == ':') {
+			kb = strtol(line + flen + 1, NULL, 10);
 			break;
+		}
 	}
 	fclose(f);
 	return kb;
+}
+
+/* kB of AnonHugePages in the VMA holding @addr */
+static inline long odp_anon_huge_kb(const void *addr)
+{
+	return odp_smaps_kb(addr, "AnonHugePages");
 }
 
 /* Write @s to the (proc or sysfs) file @path; 0 or -errno */

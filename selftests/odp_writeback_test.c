@@ -28,54 +28,16 @@
 #define EXT4_MAGIC	0xEF53
 #define PAGES(len)	((len) / SZ_4K)
 
-/* kB of @field in the smaps entry of the VMA holding @addr, -1 if none */
-static long smaps_kb(const void *addr, const char *field)
-{
-	FILE *f = fopen("/proc/self/smaps", "r");
-	unsigned long lo, hi;
-	size_t flen = strlen(field);
-	char line[256];
-	bool in = false;
-	long kb = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {
-			in = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
-			continue;
-		}
-		if (in && !strncmp(line, field, flen) && line[flen] == ':') {
-			kb = strtol(line + flen + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return kb;
-}
-
 /* kB of the VMA at @addr whose pages are dirty (smaps splits by mapcount) */
 static long dirty_kb(const void *addr)
 {
-	return smaps_kb(addr, "Shared_Dirty") + smaps_kb(addr, "Private_Dirty");
-}
-
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -EIO;
+	return odp_smaps_kb(addr, "Shared_Dirty") + odp_smaps_kb(addr, "Private_Dirty");
 }
 
 static void drop_page_cache(void)
 {
 	sync();
-	write_str("/proc/sys/vm/drop_caches", "3");
+	odp_put("/proc/sys/vm/drop_caches", "3");
 }
 
 /* Split the folios of [start, end) in place into order-0 folios */
@@ -85,7 +47,7 @@ static int split_anon(void *start, size_t len)
 
 	snprintf(cmd, sizeof(cmd), "%d,0x%lx,0x%lx", getpid(), (unsigned long)start,
 		 (unsigned long)start + len);
-	return write_str("/sys/kernel/debug/split_huge_pages", cmd);
+	return odp_put("/sys/kernel/debug/split_huge_pages", cmd);
 }
 
 static int split_file(const char *path, size_t first_page, size_t npages)
@@ -94,7 +56,7 @@ static int split_file(const char *path, size_t first_page, size_t npages)
 
 	snprintf(cmd, sizeof(cmd), "%s,0x%zx,0x%zx", path, first_page,
 		 first_page + npages);
-	return write_str("/sys/kernel/debug/split_huge_pages", cmd);
+	return odp_put("/sys/kernel/debug/split_huge_pages", cmd);
 }
 
 static bool on_ext4(void)
@@ -265,7 +227,7 @@ static char *map_file_large(int f, size_t len)
 		return NULL;
 	madvise(p, len, MADV_HUGEPAGE);
 	odp_touch(p);
-	if (smaps_kb(p, "FilePmdMapped") < 2048 || !odp_phys_contiguous(p, SZ_2M)) {
+	if (odp_smaps_kb(p, "FilePmdMapped") < 2048 || !odp_phys_contiguous(p, SZ_2M)) {
 		munmap(p, len);
 		return NULL;
 	}
@@ -333,7 +295,7 @@ TEST_F(wb, wrprotect_leaves_readonly_leaf_alone)
 	ASSERT_EQ(0, split_file(path, 0, PAGES(SZ_2M)));
 	for (i = 0; i < PAGES(SZ_2M); i++)
 		odp_touch(p + i * SZ_4K);
-	ASSERT_EQ(0, smaps_kb(p, "FilePmdMapped"));
+	ASSERT_EQ(0, odp_smaps_kb(p, "FilePmdMapped"));
 	ASSERT_TRUE(odp_phys_contiguous(p, SZ_2M));
 	ASSERT_EQ(0, odp_mr_rw(self->fd, p, len, NULL));
 	ASSERT_EQ(0, odp_prefetch(self->fd, p, SZ_2M, ODP_SIM_PREFETCH_READ));
