@@ -76,8 +76,6 @@
 
 /* A device fault maps up to the next 2M boundary */
 #define ODP_EDU_FAULT_WINDOW	SZ_2M
-/* TLB entries: direct-mapped by 2M block */
-#define ODP_EDU_TLB_SIZE	16
 
 static bool raw_dma;
 module_param(raw_dma, bool, 0644);
@@ -116,13 +114,7 @@ static DEFINE_MUTEX(odp_edu_bind);
 
 /* Per open file: the device's TLB and its counters, under the mirror lock */
 struct odp_edu_file {
-	struct odp_pt_leaf tlb[ODP_EDU_TLB_SIZE];
-	bool valid[ODP_EDU_TLB_SIZE];
-	u64 zaps;
-	u64 zap_mr;			/* odp_mr_priv() of the last zap's MR */
-	u64 installs;
-	u64 hits;
-	u64 misses;
+	struct odp_uapi_tlb tlb;
 };
 
 /* --- the engine --- */
@@ -184,38 +176,7 @@ static void odp_edu_copy(struct odp_edu *edu, struct page **buf, size_t boff,
 	}
 }
 
-/* --- the device's TLB and the mirror's callbacks --- */
-
-static inline unsigned int odp_edu_slot(unsigned long va)
-{
-	return (va >> PMD_SHIFT) % ODP_EDU_TLB_SIZE;
-}
-
-static void odp_edu_tlb_load(struct odp_edu_file *s, const struct odp_pt_leaf *leaf)
-{
-	unsigned int i = odp_edu_slot(leaf->va);
-
-	s->tlb[i] = *leaf;
-	s->valid[i] = true;
-}
-
-/* The device's translation of @va: its TLB, else the mirror's table */
-static bool odp_edu_translate(struct odp_edu_file *s, struct odp_mirror *m,
-			      unsigned long va, struct odp_pt_leaf *leaf)
-{
-	unsigned int i = odp_edu_slot(va);
-
-	if (s->valid[i] && va >= s->tlb[i].va && va - s->tlb[i].va < BIT(s->tlb[i].shift)) {
-		*leaf = s->tlb[i];
-		s->hits++;
-		return true;
-	}
-	s->misses++;
-	if (!odp_mirror_lookup(m, va, leaf))
-		return false;
-	odp_edu_tlb_load(s, leaf);
-	return true;
-}
+/* --- the mirror's callbacks --- */
 
 /*
  * Entries of the range left the mirror's table: zap the translations that
@@ -225,19 +186,8 @@ static bool odp_edu_translate(struct odp_edu_file *s, struct odp_mirror *m,
 static void odp_edu_invalidate_start(struct odp_mirror *m, const struct odp_inval *inv)
 {
 	struct odp_edu_file *s = odp_uapi_priv(odp_mirror_priv(m));
-	unsigned int i;
 
-	s->zaps++;
-	s->zap_mr = (uintptr_t)odp_mr_priv(inv->mr);
-	for (i = 0; i < ODP_EDU_TLB_SIZE; i++) {
-		if (!s->valid[i] || s->tlb[i].va >= inv->end ||
-		    inv->start >= s->tlb[i].va + BIT(s->tlb[i].shift))
-			continue;
-		if (inv->protect)
-			s->tlb[i].writable = false;
-		else
-			s->valid[i] = false;
-	}
+	odp_uapi_tlb_invalidate(&s->tlb, inv, true);
 }
 
 /*
@@ -254,16 +204,8 @@ static void odp_edu_install(struct odp_mirror *m, struct odp_mr *mr,
 			    unsigned long start, unsigned long end)
 {
 	struct odp_edu_file *s = odp_uapi_priv(odp_mirror_priv(m));
-	struct odp_pt_leaf leaf;
-	struct odp_pt_iter it;
-	unsigned int n = 0;
 
-	s->installs++;
-	odp_mirror_for_each_leaf(m, &it, start, end - start, &leaf) {
-		odp_edu_tlb_load(s, &leaf);
-		if (++n == ODP_EDU_TLB_SIZE)
-			break;
-	}
+	odp_uapi_tlb_install(&s->tlb, m, start, end);
 }
 
 static const struct odp_mirror_ops odp_edu_ops = {
@@ -299,7 +241,7 @@ static int odp_edu_move(struct odp_uapi_file *f, struct odp_edu *edu,
 			odp_mirror_lock(m);
 			locked = true;
 		}
-		if (!odp_edu_translate(s, m, at, &leaf) || (write && !leaf.writable)) {
+		if (!odp_uapi_tlb_translate(&s->tlb, m, at, &leaf) || (write && !leaf.writable)) {
 			odp_mirror_unlock(m);
 			locked = false;
 			(*faults)++;
@@ -466,11 +408,7 @@ static void odp_edu_stats(struct odp_uapi_file *f, struct odp_sim_stats *st)
 {
 	struct odp_edu_file *s = odp_uapi_priv(f);
 
-	st->dev_zaps = s->zaps;
-	st->dev_zap_mr = s->zap_mr;
-	st->dev_installs = s->installs;
-	st->dev_tlb_hits = s->hits;
-	st->dev_tlb_misses = s->misses;
+	odp_uapi_tlb_stats(&s->tlb, st);
 }
 
 static int odp_edu_open(struct odp_uapi_file *f)

@@ -30,8 +30,6 @@
 
 /* A device fault maps up to the next 2M boundary */
 #define ODP_SIM_FAULT_WINDOW	SZ_2M
-/* TLB entries: direct-mapped by 2M block */
-#define ODP_SIM_TLB_SIZE	64
 /* Pages of one hmm_range_fault() call of ODP_SIM_IOC_BENCH_HMM */
 #define ODP_SIM_BENCH_PAGES	(SZ_1G >> PAGE_SHIFT)
 
@@ -41,58 +39,15 @@ MODULE_PARM_DESC(pgsizes, "default leaf sizes of the device: 4K | 2M | 1G");
 
 /* Per open file: the device's TLB and its counters, under the mirror lock */
 struct odp_sim {
-	struct odp_pt_leaf tlb[ODP_SIM_TLB_SIZE];
-	bool valid[ODP_SIM_TLB_SIZE];
-	u64 zaps;
-	u64 zap_mr;			/* odp_mr_priv() of the last zap's MR */
-	u64 installs;
-	u64 hits;
-	u64 misses;
+	struct odp_uapi_tlb tlb;
 };
-
-static inline unsigned int odp_sim_slot(unsigned long va)
-{
-	return (va >> PMD_SHIFT) % ODP_SIM_TLB_SIZE;
-}
-
-static void odp_sim_tlb_load(struct odp_sim *s, const struct odp_pt_leaf *leaf)
-{
-	unsigned int i = odp_sim_slot(leaf->va);
-
-	s->tlb[i] = *leaf;
-	s->valid[i] = true;
-}
-
-/* The device's translation of @va: its TLB, else the mirror's table */
-static bool odp_sim_translate(struct odp_sim *s, struct odp_mirror *m,
-			      unsigned long va, struct odp_pt_leaf *leaf)
-{
-	unsigned int i = odp_sim_slot(va);
-
-	if (s->valid[i] && va >= s->tlb[i].va && va - s->tlb[i].va < BIT(s->tlb[i].shift)) {
-		*leaf = s->tlb[i];
-		s->hits++;
-		return true;
-	}
-	s->misses++;
-	if (!odp_mirror_lookup(m, va, leaf))
-		return false;
-	odp_sim_tlb_load(s, leaf);
-	return true;
-}
 
 /* Invalidation: zap every translation of the range, before DMA goes */
 static void odp_sim_invalidate_start(struct odp_mirror *m, const struct odp_inval *inv)
 {
 	struct odp_sim *s = odp_uapi_priv(odp_mirror_priv(m));
-	unsigned int i;
 
-	s->zaps++;
-	s->zap_mr = (uintptr_t)odp_mr_priv(inv->mr);
-	for (i = 0; i < ODP_SIM_TLB_SIZE; i++)
-		if (s->valid[i] && s->tlb[i].va < inv->end &&
-		    inv->start < s->tlb[i].va + BIT(s->tlb[i].shift))
-			s->valid[i] = false;
+	odp_uapi_tlb_invalidate(&s->tlb, inv, false);
 }
 
 /* A fault mapped [start, end): load the device's TLB from it */
@@ -100,12 +55,8 @@ static void odp_sim_install(struct odp_mirror *m, struct odp_mr *mr,
 			    unsigned long start, unsigned long end)
 {
 	struct odp_sim *s = odp_uapi_priv(odp_mirror_priv(m));
-	struct odp_pt_leaf leaf;
-	struct odp_pt_iter it;
 
-	s->installs++;
-	odp_mirror_for_each_leaf(m, &it, start, end - start, &leaf)
-		odp_sim_tlb_load(s, &leaf);
+	odp_uapi_tlb_install(&s->tlb, m, start, end);
 }
 
 static const struct odp_mirror_ops odp_sim_ops = {
@@ -156,7 +107,7 @@ static int odp_sim_access(struct odp_uapi_file *f, unsigned long va,
 			odp_mirror_lock(m);
 			locked = true;
 		}
-		if (!odp_sim_translate(s, m, va, &leaf) || (write && !leaf.writable)) {
+		if (!odp_uapi_tlb_translate(&s->tlb, m, va, &leaf) || (write && !leaf.writable)) {
 			/* a device page fault */
 			odp_mirror_unlock(m);
 			locked = false;
@@ -202,11 +153,7 @@ static void odp_sim_stats(struct odp_uapi_file *f, struct odp_sim_stats *st)
 {
 	struct odp_sim *s = odp_uapi_priv(f);
 
-	st->dev_zaps = s->zaps;
-	st->dev_zap_mr = s->zap_mr;
-	st->dev_installs = s->installs;
-	st->dev_tlb_hits = s->hits;
-	st->dev_tlb_misses = s->misses;
+	odp_uapi_tlb_stats(&s->tlb, st);
 }
 
 /* The benchmark's notifier: nothing to clear, only the sequence to move */

@@ -74,6 +74,115 @@ int odp_uapi_arg(void *karg, const void __user *uarg, u32 size)
 }
 EXPORT_SYMBOL_GPL(odp_uapi_arg);
 
+/* --- the device TLB of both test devices --- */
+
+static inline unsigned int odp_uapi_tlb_slot(unsigned long va)
+{
+	return (va >> PMD_SHIFT) % ODP_UAPI_TLB_SIZE;
+}
+
+static void odp_uapi_tlb_load(struct odp_uapi_tlb *t, const struct odp_pt_leaf *leaf)
+{
+	unsigned int i = odp_uapi_tlb_slot(leaf->va);
+
+	t->leaf[i] = *leaf;
+	t->valid[i] = true;
+}
+
+/**
+ * odp_uapi_tlb_translate() - the device's translation of an address
+ * @t: the device's TLB
+ * @m: its mirror, locked
+ * @va: the address
+ * @leaf: the translation
+ *
+ * Return: true with @leaf from the TLB or, on a miss, from the mirror's
+ * table (and then cached); false if the mirror does not map @va.
+ */
+bool odp_uapi_tlb_translate(struct odp_uapi_tlb *t, struct odp_mirror *m,
+			    unsigned long va, struct odp_pt_leaf *leaf)
+{
+	unsigned int i = odp_uapi_tlb_slot(va);
+
+	if (t->valid[i] && va >= t->leaf[i].va && va - t->leaf[i].va < BIT(t->leaf[i].shift)) {
+		*leaf = t->leaf[i];
+		t->hits++;
+		return true;
+	}
+	t->misses++;
+	if (!odp_mirror_lookup(m, va, leaf))
+		return false;
+	odp_uapi_tlb_load(t, leaf);
+	return true;
+}
+EXPORT_SYMBOL_GPL(odp_uapi_tlb_translate);
+
+/**
+ * odp_uapi_tlb_invalidate() - drop the translations an invalidation covers
+ * @t: the device's TLB
+ * @inv: the invalidation, from the mirror's invalidate_start() callback
+ * @keep_read: for a write-protect (@inv->protect), keep the translations
+ *	and take only write access away; otherwise zap them all
+ */
+void odp_uapi_tlb_invalidate(struct odp_uapi_tlb *t, const struct odp_inval *inv,
+			     bool keep_read)
+{
+	unsigned int i;
+
+	t->zaps++;
+	t->zap_mr = (uintptr_t)odp_mr_priv(inv->mr);
+	for (i = 0; i < ODP_UAPI_TLB_SIZE; i++) {
+		if (!t->valid[i] || t->leaf[i].va >= inv->end ||
+		    inv->start >= t->leaf[i].va + BIT(t->leaf[i].shift))
+			continue;
+		if (keep_read && inv->protect)
+			t->leaf[i].writable = false;
+		else
+			t->valid[i] = false;
+	}
+}
+EXPORT_SYMBOL_GPL(odp_uapi_tlb_invalidate);
+
+/**
+ * odp_uapi_tlb_install() - load the TLB after a fault
+ * @t: the device's TLB
+ * @m: its mirror, locked (from the install() callback)
+ * @start: start of what the fault mapped
+ * @end: its end
+ *
+ * Loads the first %ODP_UAPI_TLB_SIZE leaves of [@start, @end).
+ */
+void odp_uapi_tlb_install(struct odp_uapi_tlb *t, struct odp_mirror *m,
+			  unsigned long start, unsigned long end)
+{
+	struct odp_pt_leaf leaf;
+	struct odp_pt_iter it;
+	unsigned int n = 0;
+
+	t->installs++;
+	odp_mirror_for_each_leaf(m, &it, start, end - start, &leaf) {
+		odp_uapi_tlb_load(t, &leaf);
+		if (++n == ODP_UAPI_TLB_SIZE)
+			break;
+	}
+}
+EXPORT_SYMBOL_GPL(odp_uapi_tlb_install);
+
+/**
+ * odp_uapi_tlb_stats() - report the TLB's counters in a STATS reply
+ * @t: the device's TLB
+ * @st: the reply
+ */
+void odp_uapi_tlb_stats(const struct odp_uapi_tlb *t, struct odp_sim_stats *st)
+{
+	st->dev_zaps = t->zaps;
+	st->dev_zap_mr = t->zap_mr;
+	st->dev_installs = t->installs;
+	st->dev_tlb_hits = t->hits;
+	st->dev_tlb_misses = t->misses;
+}
+EXPORT_SYMBOL_GPL(odp_uapi_tlb_stats);
+
 static struct odp_mirror *odp_uapi_new_mirror(struct odp_uapi_file *f,
 					      unsigned long pgsizes)
 {

@@ -66,4 +66,40 @@ struct odp_mirror *odp_uapi_mirror(struct odp_uapi_file *f);
 void *odp_uapi_priv(struct odp_uapi_file *f);
 int odp_uapi_arg(void *karg, const void __user *uarg, u32 size);
 
+/* Entries of a test device's TLB: direct-mapped by 2M block */
+#define ODP_UAPI_TLB_SIZE	64
+
+/**
+ * struct odp_uapi_tlb - the translation cache of a test device
+ * @leaf: cached translations, slot (va >> PMD_SHIFT) % %ODP_UAPI_TLB_SIZE
+ * @valid: which slots hold one
+ * @zaps: invalidations seen
+ * @zap_mr: odp_mr_priv() of the last invalidation's MR
+ * @installs: faults that loaded it
+ * @hits: translations it answered
+ * @misses: translations taken from the mirror's table
+ *
+ * Both test devices model their hardware's TLB with it, as a driver of
+ * real hardware would keep its own: filled from the mirror's table,
+ * emptied from the mirror's invalidate_start() callback. All of it is
+ * under the mirror lock.
+ */
+struct odp_uapi_tlb {
+	struct odp_pt_leaf leaf[ODP_UAPI_TLB_SIZE];
+	bool valid[ODP_UAPI_TLB_SIZE];
+	u64 zaps;
+	u64 zap_mr;
+	u64 installs;
+	u64 hits;
+	u64 misses;
+};
+
+bool odp_uapi_tlb_translate(struct odp_uapi_tlb *t, struct odp_mirror *m,
+			    unsigned long va, struct odp_pt_leaf *leaf);
+void odp_uapi_tlb_invalidate(struct odp_uapi_tlb *t, const struct odp_inval *inv,
+			     bool keep_read);
+void odp_uapi_tlb_install(struct odp_uapi_tlb *t, struct odp_mirror *m,
+			  unsigned long start, unsigned long end);
+void odp_uapi_tlb_stats(const struct odp_uapi_tlb *t, struct odp_sim_stats *st);
+
 #endif /* _ODP_UAPI_H */
