@@ -23,7 +23,7 @@ rm -rf "$run/progs/tests"
 phase_end
 phase_begin "guest"
 ODP_MEM=${ODP_MEM:-12G} ODP_HUGE_1G=${ODP_HUGE_1G:-4} \
-ODP_TIMEOUT=${ODP_TIMEOUT:-2700} ODP_APPEND="${ODP_BENCH:+odp.bench=$ODP_BENCH}" \
+ODP_TIMEOUT=${ODP_TIMEOUT:-5400} ODP_APPEND="${ODP_BENCH:+odp.bench=$ODP_BENCH}" \
 	"$gt/run-guest.sh" "$kdir/arch/x86/boot/bzImage" "$run/modules" "$run/progs" bench "$run" ||
 	{ tail -n 30 "$run/console.log"; die "the benchmark guest failed"; }
 phase_end
