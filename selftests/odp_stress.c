@@ -65,7 +65,13 @@
 #define CHILD_MARK	((__u64)1 << 40)	/* generations no parent page ever has */
 #define MIN_EACH	10	/* of every kind of mutation, for a pass */
 #define MIN_COLLAPSE	3	/* tried on THP chunks only, and it may fail */
-#define MAX_RUN_FACTOR	6	/* waiting for the minimums: at most 6 N s */
+/*
+ * Waiting for the minimums: at most 6 N s, and never less than 240 s, so
+ * that only a hang ends a run short: on a slow guest one move_pages()
+ * took 36 s, and 60 s saw 8 of 10 MADV_DONTNEEDs.
+ */
+#define MAX_RUN_FACTOR	6
+#define MIN_RUN_CAP	240
 #define EBUSY_PERCENT	1	/* more EBUSY READs than this fail the run, */
 #define EBUSY_FLOOR	3	/* ... and more than this many */
 #define REPORTS		10	/* details printed per kind of problem */
@@ -647,7 +653,7 @@ int main(int argc, char **argv)
 	int seconds = 10, opt, nt = 0, i, k;
 	unsigned long ebusy, reads;
 	size_t ci = 0, final_want;
-	double t0;
+	double t0, cap;
 	struct odp_sim_stats st;
 	bool ok;
 
@@ -715,7 +721,8 @@ int main(int argc, char **argv)
 		pthread_create(&threads[nt++], NULL, mutator, (void *)(long)i);
 	sleep(seconds);
 	/* a slow guest runs longer, not less: until every minimum is met */
-	while (!enough(false) && now() - t0 < MAX_RUN_FACTOR * seconds)
+	cap = MAX_RUN_FACTOR * seconds > MIN_RUN_CAP ? MAX_RUN_FACTOR * seconds : MIN_RUN_CAP;
+	while (!enough(false) && now() - t0 < cap)
 		sleep(1);
 	atomic_store(&stop, true);
 	for (i = 0; i < nt; i++)
