@@ -6,7 +6,7 @@
  *
  * One MR over 2M chunks of 4K, THP and hugetlb memory. At once, for N
  * seconds (10 by default), and then until every kind of operation below
- * reached its minimum count (at most 6 N seconds, and at least 240, in all):
+ * reached its minimum count (in all at most 6 N s or 240 s, the longer):
  *   - device readers READ random ranges and check every word;
  *   - writers, two on the CPU and one through the device, each own a third
  *     of the pages and write the pattern of a page's next generation;
