@@ -917,31 +917,66 @@ static bool fail_page_alloc_present(void)
 	return !access(FAIL_PAGE_ALLOC "/probability", W_OK);
 }
 
+/*
+ * Failing this task's page allocations, and stopping it. Stopping must not
+ * allocate, or it fails too and leaves the task failing (an open() that
+ * needs a new slab page does): the two files it writes are opened before
+ * the failing starts, and written from the stack.
+ */
+struct fail_allocs {
+	int task_fd;	/* /proc/self/make-it-fail */
+	int prob_fd;	/* fail_page_alloc's probability */
+};
+
+static int fail_allocs_stop(struct fail_allocs *fa)
+{
+	char zero[2] = "0";
+	int ret = 0;
+
+	if (fa->task_fd >= 0 && write(fa->task_fd, zero, 1) != 1)
+		ret = -errno;
+	if (fa->prob_fd >= 0 && write(fa->prob_fd, zero, 1) != 1 && !ret)
+		ret = -errno;
+	if (fa->task_fd >= 0)
+		close(fa->task_fd);
+	if (fa->prob_fd >= 0)
+		close(fa->prob_fd);
+	fa->task_fd = -1;
+	fa->prob_fd = -1;
+	return ret;
+}
+
 /* Make every page allocation of this task fail, from now on; 0 or -errno */
-static int fail_allocs_start(void)
+static int fail_allocs_start(struct fail_allocs *fa)
 {
 	static const char *const attr[][2] = {
-		{ "task-filter", "Y" }, { "probability", "100" }, { "interval", "1" },
-		{ "times", "-1" }, { "ignore-gfp-wait", "N" }, { "min-order", "0" },
-		{ "verbose", "0" },
+		{ "task-filter", "Y" }, { "interval", "1" }, { "times", "-1" },
+		{ "ignore-gfp-wait", "N" }, { "min-order", "0" }, { "verbose", "0" },
+		{ "probability", "100" },
 	};
 	char path[128];
 	size_t i;
 	int ret;
 
+	fa->task_fd = open("/proc/self/make-it-fail", O_WRONLY | O_CLOEXEC);
+	fa->prob_fd = open(FAIL_PAGE_ALLOC "/probability", O_WRONLY | O_CLOEXEC);
+	if (fa->task_fd < 0 || fa->prob_fd < 0) {
+		ret = -errno;
+		fail_allocs_stop(fa);
+		return ret;
+	}
 	for (i = 0; i < ARRAY_SIZE(attr); i++) {
 		snprintf(path, sizeof(path), FAIL_PAGE_ALLOC "/%s", attr[i][0]);
 		ret = odp_put(path, attr[i][1]);
 		if (ret)
-			return ret;
+			goto fail;
 	}
-	return odp_put("/proc/self/make-it-fail", "1");
-}
-
-static void fail_allocs_stop(void)
-{
-	odp_put("/proc/self/make-it-fail", "0");
-	odp_put(FAIL_PAGE_ALLOC "/probability", "0");
+	if (write(fa->task_fd, "1", 1) == 1)
+		return 0;
+	ret = -errno;
+fail:
+	fail_allocs_stop(fa);
+	return ret;
 }
 
 /*
@@ -957,6 +992,7 @@ TEST_F(mirror, fault_succeeds_when_refill_fails)
 {
 	char *a, *b;
 	struct odp_census c;
+	struct fail_allocs fa;
 	int ret;
 
 	if (!fail_page_alloc_present())
@@ -972,10 +1008,10 @@ TEST_F(mirror, fault_succeeds_when_refill_fails)
 	ASSERT_EQ(0, odp_mr_rw(self->fd, a, SZ_1G + 8 * SZ_4K, NULL));
 	/* leaves the reserve and the fault path's spare full */
 	ASSERT_EQ(0, odp_prefetch(self->fd, a, 8 * SZ_4K, ODP_SIM_PREFETCH_NO_FAULT));
-	ret = fail_allocs_start();
+	ret = fail_allocs_start(&fa);
 	if (!ret)
 		ret = odp_prefetch(self->fd, b, 8 * SZ_4K, ODP_SIM_PREFETCH_NO_FAULT);
-	fail_allocs_stop();
+	ASSERT_EQ(0, fail_allocs_stop(&fa));
 	EXPECT_EQ(0, ret);
 	ASSERT_EQ(0, odp_census(self->fd, b, 8 * SZ_4K, &c));
 	EXPECT_EQ(8, c.present);
@@ -994,6 +1030,7 @@ TEST_F(mirror, fault_short_of_memory_uses_the_spare)
 	char *a, *b;
 	struct odp_sim_stats st;
 	struct odp_census c;
+	struct fail_allocs fa;
 	int ret;
 
 	if (!fail_page_alloc_present())
@@ -1009,10 +1046,10 @@ TEST_F(mirror, fault_short_of_memory_uses_the_spare)
 	ASSERT_EQ(0, odp_prefetch(self->fd, a, 8 * SZ_4K, ODP_SIM_PREFETCH_NO_FAULT));
 	/* the reserve now lacks 60 pages, more than the spare holds */
 	ASSERT_EQ(0, odp_config(self->fd, SZ_4K | SZ_2M | SZ_1G, 64));
-	ret = fail_allocs_start();
+	ret = fail_allocs_start(&fa);
 	if (!ret)
 		ret = odp_prefetch(self->fd, b, 8 * SZ_4K, ODP_SIM_PREFETCH_NO_FAULT);
-	fail_allocs_stop();
+	ASSERT_EQ(0, fail_allocs_stop(&fa));
 	EXPECT_EQ(0, ret);
 	ASSERT_EQ(0, odp_census(self->fd, b, 8 * SZ_4K, &c));
 	EXPECT_EQ(8, c.present);
